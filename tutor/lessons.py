@@ -1,0 +1,340 @@
+"""Finding, loading and validating lesson files.
+
+A lesson is a YAML file plus the Python file it names. Loading never raises
+for a bad file: every problem becomes a :class:`Problem` that says
+``file:line: field: message``, and good lessons load even when others are
+broken. YAML is composed with the safe loader and turned into Python values
+by hand, so we know each value's line, can refuse duplicate keys, alias bombs
+and language tags (``!!python/object`` never constructs anything).
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from tutor import expr
+from tutor.paths import builtin_lessons_dir
+from tutor.schema import Check, Hyperparam, Lesson, Question, Series, Text
+
+MAX_FILE_BYTES = 256 * 1024
+MAX_NODES = 20_000  # values after alias expansion; stops "billion laughs"
+SAFE_TAGS = {
+    "tag:yaml.org,2002:" + t
+    for t in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp")
+}
+BUILTIN_NAMES = {"dataset", "device", "status", "seconds"}
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: Path
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.field}: {self.message}"
+
+
+class LessonError(Exception):
+    """A lesson file that cannot be used; carries every problem found in it."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = list(problems)
+
+
+@dataclass(frozen=True)
+class LoadedLesson:
+    lesson: Lesson
+    path: Path  # the YAML file
+    code_path: Path  # the Python file the runner executes and the app shows
+    recorded: frozenset[str] = frozenset()  # names the code passes to ctx.record
+
+    @property
+    def id(self) -> str:
+        return self.lesson.id
+
+    def code(self) -> str:
+        return self.code_path.read_text(encoding="utf-8")
+
+
+@dataclass
+class Catalog:
+    lessons: list[LoadedLesson] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    def get(self, lesson_id: str) -> LoadedLesson | None:
+        return next((lesson for lesson in self.lessons if lesson.id == lesson_id), None)
+
+    def suggest(self, lesson_id: str) -> list[str]:
+        return difflib.get_close_matches(lesson_id, [x.id for x in self.lessons], n=3, cutoff=0.5)
+
+    @property
+    def broken_files(self) -> list[Path]:
+        return sorted({p.file for p in self.problems})
+
+
+# -- YAML with line numbers ------------------------------------------------------
+
+
+class _Builder:
+    """Turns a composed YAML node tree into Python values, remembering lines."""
+
+    def __init__(self, file: Path) -> None:
+        self.file = file
+        self.lines: dict[tuple[Any, ...], int] = {}
+        self.count = 0
+        self.scalars = yaml.constructor.SafeConstructor()
+
+    def build(self, node: yaml.Node, path: tuple[Any, ...] = ()) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise LessonError(
+                [Problem(self.file, _line(node), _field(path), f"more than {MAX_NODES} values (alias bomb?)")]
+            )
+        self.lines.setdefault(path, _line(node))
+        if node.tag not in SAFE_TAGS:
+            raise LessonError(
+                [Problem(self.file, _line(node), _field(path), f"tag {node.tag!r} is not allowed in lesson files")]
+            )
+        if isinstance(node, yaml.MappingNode):
+            result: dict[str, Any] = {}
+            for key_node, value_node in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    raise LessonError([Problem(self.file, _line(key_node), _field(path), "merge keys (<<) are not supported")])
+                key = self.build(key_node, path + ("<key>",))
+                if not isinstance(key, str):
+                    key = str(key)
+                if key in result:
+                    raise LessonError(
+                        [Problem(self.file, _line(key_node), _field(path + (key,)),
+                                 f"duplicate key {key!r} (first at line {self.lines[path + (key,)]})")]
+                    )
+                self.lines[path + (key,)] = _line(key_node)
+                result[key] = self.build(value_node, path + (key,))
+            return result
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, path + (i,)) for i, item in enumerate(node.value)]
+        return self.scalars.construct_object(node)
+
+
+def _line(node: yaml.Node) -> int:
+    return node.start_mark.line + 1
+
+
+def _field(path: Sequence[Any]) -> str:
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part != "<key>":
+            out += ("." if out else "") + str(part)
+    return out or "(file)"
+
+
+def read_yaml(file: Path) -> tuple[Any, dict[tuple[Any, ...], int]]:
+    """Safely read one YAML file; returns its data and a path → line map."""
+    try:
+        raw = file.read_bytes()
+    except OSError as e:
+        raise LessonError([Problem(file, 1, "(file)", f"cannot read: {e.strerror or e}")]) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise LessonError([Problem(file, 1, "(file)", f"larger than {MAX_FILE_BYTES // 1024} KiB")])
+    if b"\0" in raw:
+        raise LessonError([Problem(file, 1, "(file)", "binary file, not YAML text")])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise LessonError([Problem(file, line, "(file)", "not UTF-8 text")]) from None
+    if not text.strip():
+        raise LessonError([Problem(file, 1, "(file)", "empty file")])
+    try:
+        documents = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line = mark.line + 1 if mark else 1
+        message = " ".join(str(x) for x in (e.context, e.problem) if x)
+        raise LessonError([Problem(file, line, "(yaml)", message or "invalid YAML")]) from None
+    except yaml.YAMLError as e:
+        raise LessonError([Problem(file, 1, "(yaml)", str(e))]) from None
+    if len(documents) != 1 or documents[0] is None:
+        raise LessonError([Problem(file, 1, "(file)", "expected exactly one YAML document")])
+    builder = _Builder(file)
+    try:
+        data = builder.build(documents[0])
+    except RecursionError:
+        raise LessonError([Problem(file, 1, "(yaml)", "nested too deeply")]) from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        raise LessonError([Problem(file, mark.line + 1 if mark else 1, "(yaml)", str(e))]) from None
+    if not isinstance(data, dict):
+        raise LessonError(
+            [Problem(file, 1, "(file)", f"a lesson is a mapping of fields, not a {type(data).__name__}")]
+        )
+    return data, builder.lines
+
+
+# -- validation ---------------------------------------------------------------------
+
+_SECTION_MODELS: dict[str, type[BaseModel]] = {
+    "hyperparams": Hyperparam,
+    "series": Series,
+    "checks": Check,
+    "quiz": Question,
+}
+
+
+def _fields_for(loc: Sequence[Any]) -> list[str]:
+    """The field names allowed where ``loc`` points, for close-match suggestions."""
+    parent = [p for p in loc[:-1] if isinstance(p, str)]
+    if not parent:
+        return list(Lesson.model_fields)
+    model = _SECTION_MODELS.get(parent[0])
+    if model and len(parent) == 1:
+        return list(model.model_fields)
+    return list(Text.model_fields)
+
+
+def _problems_from(file: Path, error: ValidationError, lines: dict[tuple[Any, ...], int]) -> list[Problem]:
+    problems = []
+    seen = set()
+    for err in error.errors():
+        loc = tuple(p for p in err["loc"] if isinstance(p, int) or not _is_type_name(p))
+        line = 1
+        for n in range(len(loc), -1, -1):
+            if loc[:n] in lines:
+                line = lines[loc[:n]]
+                break
+        message = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            close = difflib.get_close_matches(str(loc[-1]), _fields_for(loc), n=1)
+            message = "unknown field" + (f"; did you mean {close[0]!r}?" if close else "")
+        elif err["type"] == "missing":
+            message = "required field is missing"
+        key = (line, _field(loc), message)
+        if key not in seen:  # unions report one error per branch
+            seen.add(key)
+            problems.append(Problem(file, line, _field(loc), message))
+    return problems
+
+
+def _is_type_name(part: Any) -> bool:
+    # pydantic adds union branch names ("str", "list[int]", "function-after[...]") to locations
+    return isinstance(part, str) and (
+        part in {"str", "int", "float", "bool", "list[int]", "list[any]", "none"}
+        or "[" in part
+        or part.startswith("function-")
+    )
+
+
+def scan_code(code_path: Path, entry: str) -> tuple[frozenset[str], frozenset[str], list[str]]:
+    """Statically read lesson code: names it records, metric names it reports, problems."""
+    try:
+        source = code_path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return frozenset(), frozenset(), [f"code file {code_path.name!r} not found"]
+    except (OSError, UnicodeDecodeError) as e:
+        return frozenset(), frozenset(), [f"cannot read code file {code_path.name!r}: {e}"]
+    try:
+        tree = ast.parse(source, filename=str(code_path))
+    except SyntaxError as e:
+        return frozenset(), frozenset(), [f"{code_path.name}:{e.lineno}: syntax error: {e.msg}"]
+    recorded: set[str] = set()
+    reported: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            method = node.func.attr
+            if method == "record" and node.args and isinstance(node.args[0], ast.Constant):
+                recorded.add(str(node.args[0].value))
+            elif method in ("report_step", "report_epoch"):
+                reported.update(k.arg for k in node.keywords if k.arg and k.arg != "epoch")
+    has_entry = any(
+        isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == entry for n in tree.body
+    )
+    problems = [] if has_entry else [f"{code_path.name} has no top-level function {entry!r}"]
+    return frozenset(recorded), frozenset(reported), problems
+
+
+def load_lesson(file: Path) -> LoadedLesson:
+    """Load and validate one lesson file; raises :class:`LessonError` with every problem."""
+    file = Path(file)
+    data, lines = read_yaml(file)
+    try:
+        lesson = Lesson.model_validate(data)
+    except ValidationError as e:
+        raise LessonError(_problems_from(file, e, lines)) from None
+    except expr.ExprError as e:  # raised outside pydantic's wrapping in rare paths
+        raise LessonError([Problem(file, 1, "(expression)", str(e))]) from None
+
+    code_path = (file.parent / lesson.code).resolve()
+    recorded, reported, code_problems = scan_code(code_path, lesson.entry)
+    problems = [Problem(file, lines.get(("code",), 1), "code", m) for m in code_problems]
+    if not code_problems:
+        known = (
+            BUILTIN_NAMES
+            | {h.name for h in lesson.hyperparams}
+            | {s.name for s in lesson.series}
+            | recorded
+            | reported
+        )
+        for section, items in (("checks", lesson.checks), ("quiz", lesson.quiz)):
+            for i, item in enumerate(items):
+                key = "expr" if section == "checks" else "answer"
+                for name in sorted(item.names() - known):
+                    close = difflib.get_close_matches(name, sorted(known), n=1)
+                    hint = f"; did you mean {close[0]!r}?" if close else ""
+                    problems.append(
+                        Problem(file, lines.get((section, i, key), lines.get((section, i), 1)),
+                                f"{section}[{i}].{key}",
+                                f"refers to {name!r}, which the code never records or reports{hint}")
+                    )
+    if problems:
+        raise LessonError(problems)
+    return LoadedLesson(lesson, file.resolve(), code_path, recorded)
+
+
+def lesson_files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+
+
+def load_catalog(extra_dirs: Iterable[Path] = (), *, builtin: bool = True) -> Catalog:
+    """Every lesson from the built-in directory and ``extra_dirs``, ordered by ``order``."""
+    dirs = ([builtin_lessons_dir()] if builtin else []) + [Path(d) for d in extra_dirs]
+    return load_files(f for d in dirs for f in _dir_files(d))
+
+
+def _dir_files(directory: Path) -> list[Path]:
+    return lesson_files(directory) if directory.is_dir() else [directory]
+
+
+def load_files(files: Iterable[Path]) -> Catalog:
+    catalog = Catalog()
+    by_id: dict[str, LoadedLesson] = {}
+    for file in files:
+        try:
+            loaded = load_lesson(file)
+        except LessonError as e:
+            catalog.problems.extend(e.problems)
+            continue
+        first = by_id.get(loaded.id)
+        if first is not None:
+            if first.path == loaded.path:
+                continue  # the same file reached through two directories
+            catalog.problems.append(
+                Problem(loaded.path, 1, "id", f"duplicate id {loaded.id!r}, also used by {first.path}")
+            )
+            continue
+        by_id[loaded.id] = loaded
+        catalog.lessons.append(loaded)
+    catalog.lessons.sort(key=lambda x: (x.lesson.order, x.id))
+    return catalog

@@ -1,0 +1,221 @@
+"""Grading: parse a learner's answer, compare it with what the run produced.
+
+Expected answers are expressions over a run's values (see :mod:`tutor.expr`),
+so nothing here knows a lesson's numbers. Plain Python; no Textual, no torch.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from tutor import expr
+from tutor.events import CheckResult, RunResult
+from tutor.schema import Check, Question
+
+VerdictStatus = Literal["correct", "wrong", "needs-run", "invalid"]
+
+_SHAPE_WRAPPERS = re.compile(r"^(torch\.)?size\s*\(\s*(?P<inner>.*)\s*\)$", re.IGNORECASE)
+
+
+class AnswerError(ValueError):
+    """The learner's text cannot be read as an answer of that kind."""
+
+
+def parse_shape(text: str) -> tuple[int, ...]:
+    """Accept ``(10, 2)``, ``10,2``, ``[10, 2]``, ``torch.Size([10, 2])``, ``10x2``, ``()``."""
+    s = text.strip()
+    match = _SHAPE_WRAPPERS.match(s)
+    if match:
+        s = match.group("inner").strip()
+    while len(s) >= 2 and s[0] + s[-1] in ("()", "[]"):
+        s = s[1:-1].strip()
+    if not s:
+        return ()
+    parts = [p for p in re.split(r"\s*[,x×\s]\s*", s) if p]
+    try:
+        dims = tuple(int(p) for p in parts)
+    except ValueError:
+        raise AnswerError(f"{text!r} is not a shape; write it like (10, 2)") from None
+    if any(d < 0 for d in dims):
+        raise AnswerError("a shape has no negative sizes")
+    return dims
+
+
+def parse_number(text: str) -> float:
+    s = text.strip().replace("−", "-")
+    match = re.fullmatch(r"(?:tensor\()?\s*([^()]+?)\s*\)?", s)
+    try:
+        value = float(match.group(1) if match else s)
+    except ValueError:
+        raise AnswerError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise AnswerError("give a finite number")
+    return value
+
+
+def option_label(index: int) -> str:
+    return "abcdefghijklmnopqrstuvwxyz"[index]
+
+
+def parse_choice(text: str, n_options: int) -> int:
+    """``b``, ``B``, ``b)`` or ``2`` (1-based) → option index 1."""
+    s = text.strip().lower().rstrip(").")
+    if len(s) == 1 and s.isalpha():
+        index = ord(s) - ord("a")
+    elif s.isdigit():
+        index = int(s) - 1
+    else:
+        raise AnswerError(f"answer with a letter a–{option_label(n_options - 1)}")
+    if not 0 <= index < n_options:
+        raise AnswerError(f"there are only {n_options} options")
+    return index
+
+
+def run_values(result: RunResult) -> dict[str, Any]:
+    """The names checks and quiz answers can use: hyperparameters, final metrics,
+    recorded values, and a few facts about the run."""
+    return {
+        **result.params,
+        **result.metrics,
+        **result.records,
+        "dataset": result.dataset,
+        "device": result.device,
+        "status": result.status,
+        "seconds": result.seconds,
+    }
+
+
+@dataclass(frozen=True)
+class Verdict:
+    status: VerdictStatus
+    message: str
+    expected: str | None = None  # shown when wrong
+    explanation: str | None = None
+
+    @property
+    def correct(self) -> bool:
+        return self.status == "correct"
+
+
+def expected_value(question: Question, values: Mapping[str, Any] | None) -> Any:
+    """The right answer for this question, from the run when it is grounded.
+
+    Returns ``None`` when the question is grounded and there is no run yet.
+    """
+    if not question.grounded:
+        return question.answer
+    if values is None:
+        return None
+    return expr.evaluate(str(question.answer), values)
+
+
+def _choice_index(question: Question, expected: Any, lang: str) -> int:
+    options = [o.get(lang) for o in question.options or []]
+    en_options = [o.en for o in question.options or []]
+    if isinstance(expected, bool) or not isinstance(expected, (int, float, str)):
+        raise expr.ExprError(f"choice answer evaluated to {expected!r}")
+    if isinstance(expected, str):
+        for opts in (options, en_options):
+            if expected in opts:
+                return opts.index(expected)
+        raise expr.ExprError(f"choice answer {expected!r} is not one of the options")
+    return int(expected)
+
+
+def format_expected(question: Question, expected: Any, lang: str = "en") -> str:
+    if question.kind == "shape":
+        return str(tuple(int(d) for d in expected))
+    if question.kind == "number":
+        text = f"{_scalar(expected):.6g}"
+        return f"{text} ± {question.tolerance:g}" if question.tolerance else text
+    index = _choice_index(question, expected, lang)
+    return f"{option_label(index)}) {question.options[index].get(lang)}"  # type: ignore[index]
+
+
+def _scalar(value: Any) -> float:
+    if isinstance(value, (list, tuple)):
+        if len(value) != 1:
+            raise expr.ExprError(f"expected one number, the run gave {len(value)}")
+        return _scalar(value[0])
+    return float(value)
+
+
+def grade(question: Question, answer: str, values: Mapping[str, Any] | None, lang: str = "en") -> Verdict:
+    """Grade ``answer`` against the run's ``values`` (``None``: no run yet)."""
+    explanation = question.explain.get(lang) if question.explain else None
+    if question.grounded and values is None:
+        return Verdict("needs-run", "Run the lesson first: this answer comes from your run.")
+    try:
+        expected = expected_value(question, values)
+    except expr.ExprError as e:
+        return Verdict("needs-run", f"This run did not produce the value this question needs ({e}).")
+    try:
+        if question.kind == "shape":
+            given_shape = parse_shape(answer)
+            want = tuple(int(d) for d in expected)
+            correct = given_shape == want
+        elif question.kind == "number":
+            given = parse_number(answer)
+            want_n = _scalar(expected)
+            correct = abs(given - want_n) <= question.tolerance + 1e-9 * max(1.0, abs(want_n))
+        else:
+            given_i = parse_choice(answer, len(question.options or []))
+            correct = given_i == _choice_index(question, expected, lang)
+    except AnswerError as e:
+        return Verdict("invalid", str(e))
+    shown = format_expected(question, expected, lang)
+    if correct:
+        return Verdict("correct", "Correct.", shown, explanation)
+    return Verdict("wrong", f"Not quite. The run's value: {shown}", shown, explanation)
+
+
+def check_target(check: Check) -> str:
+    if check.at_most is not None:
+        return f"≤ {check.at_most:g}"
+    if check.at_least is not None:
+        return f"≥ {check.at_least:g}"
+    tol = f" ± {check.tolerance:g}" if check.tolerance else ""
+    return f"= {check.equals!r}{tol}"
+
+
+def evaluate_check(check: Check, values: Mapping[str, Any], lang: str = "en") -> CheckResult | None:
+    """Measure one outcome check; ``None`` when its ``when`` does not apply to this run."""
+    import numpy as np
+
+    name = check.name.get(lang)
+    target = check_target(check)
+    try:
+        if check.when is not None and not expr._truth(expr.evaluate(check.when, values)):
+            return None
+        value = expr.evaluate(check.expr, values)
+        if check.at_most is not None:
+            passed = bool(np.all(np.asarray(value, dtype=float) <= check.at_most))
+        elif check.at_least is not None:
+            passed = bool(np.all(np.asarray(value, dtype=float) >= check.at_least))
+        elif isinstance(check.equals, (str, bool)) or isinstance(value, str):
+            passed = value == check.equals
+        else:
+            a, b = np.asarray(value, dtype=float), np.asarray(check.equals, dtype=float)
+            passed = a.shape == b.shape and bool(np.allclose(a, b, rtol=0, atol=check.tolerance))
+    except (expr.ExprError, TypeError, ValueError) as e:
+        return CheckResult(name, False, None, target, error=str(e))
+    return CheckResult(name, passed, value, target)
+
+
+def evaluate_checks(checks: list[Check], values: Mapping[str, Any], lang: str = "en") -> list[CheckResult]:
+    results = (evaluate_check(c, values, lang) for c in checks)
+    return [r for r in results if r is not None]
+
+
+def format_value(value: Any) -> str:
+    """A measured value, short enough for one line."""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, (list, tuple)):
+        inner = ", ".join(format_value(v) for v in value[:8])
+        return f"[{inner}{', …' if len(value) > 8 else ''}]"
+    return str(value)

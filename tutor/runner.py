@@ -1,0 +1,196 @@
+"""Running one lesson: load its code, call its entry point, judge the outcome.
+
+Plain Python with no Textual import: the CLI calls :func:`run_lesson` directly
+and the app calls it from a thread worker. Whatever the lesson code does, the
+caller gets a :class:`RunResult` (completed, cancelled, diverged or failed);
+nothing raises out of here.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import random
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Mapping
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from tutor import events, paths, quiz
+from tutor.context import Diverged, RunCancelled, RunContext
+from tutor.events import CheckResult, RunResult, Sink, Status
+from tutor.lessons import LoadedLesson
+
+DIVERGED_HINT = "The loss became NaN or infinite: lower the learning rate (lr) and run again."
+
+
+class RunRefused(RuntimeError):
+    """A second run was asked for while one is still going."""
+
+
+def resolve_params(loaded: LoadedLesson, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Defaults overlaid with ``overrides`` (strings or values), each checked against its range.
+
+    Raises ``ValueError`` naming the parameter; unknown names get a suggestion.
+    """
+    params = loaded.lesson.defaults()
+    for name, raw in (overrides or {}).items():
+        spec = loaded.lesson.hyperparam(name)
+        if spec is None:
+            import difflib
+
+            close = difflib.get_close_matches(name, list(params), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(params) or 'none'}"
+            raise ValueError(f"unknown hyperparameter {name!r}{hint}")
+        params[name] = spec.parse(raw)
+    return params
+
+
+def load_module(code_path: Path, lesson_id: str) -> ModuleType:
+    """Execute the lesson's Python file as a fresh module (the same file the app shows)."""
+    module_name = f"dl_tutor_lesson_{lesson_id.replace('-', '_')}"
+    spec = importlib.util.spec_from_file_location(module_name, code_path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {code_path}")
+    module = importlib.util.module_from_spec(spec)
+    # Registered so pickling, dataclasses and DataLoader workers can find the module.
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def seed_everything(seed: int) -> None:
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def trim_traceback(exc: BaseException, code_path: Path) -> str:
+    """The traceback reduced to frames in the lesson's own file (all frames if none are)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    own = [f for f in frames if Path(f.filename) == code_path]
+    lines = ["Traceback (lesson code, most recent call last):\n"]
+    lines += traceback.format_list(own or frames)
+    lines += traceback.format_exception_only(type(exc), exc)
+    return "".join(lines).rstrip()
+
+
+def _failure_hint(exc: BaseException) -> str | None:
+    text = f"{type(exc).__name__}: {exc}"
+    if "out of memory" in text.lower() and ("cuda" in text.lower() or "OutOfMemory" in text):
+        return "The GPU ran out of memory: lower batch_size, or run on the CPU (--device cpu)."
+    return None
+
+
+def run_lesson(
+    loaded: LoadedLesson,
+    params: Mapping[str, Any] | None = None,
+    *,
+    sink: Sink | None = None,
+    cancel: threading.Event | None = None,
+    device: str = "auto",
+    code_path: Path | None = None,
+    threads: int | None = None,
+    lang: str = "en",
+) -> RunResult:
+    """Run a lesson to its end and return what happened. Never raises for lesson errors.
+
+    ``params`` are already-checked values (see :func:`resolve_params`); missing ones
+    take their defaults. ``code_path`` swaps in another implementation of the code
+    (a learner's exercise copy); by default the lesson's own file runs.
+    """
+    emit: Sink = sink or (lambda event: None)
+    code_path = (code_path or loaded.code_path).resolve()
+    values = {**loaded.lesson.defaults(), **(params or {})}
+    seed = values.get("seed")
+    start = time.perf_counter()
+    device_name = device
+    ctx: RunContext | None = None
+    status: Status = "completed"
+    error: str | None = None
+    hint: str | None = None
+    try:
+        from tutor import device as devices
+
+        torch_device = devices.resolve(device)
+        device_name = str(torch_device)
+        if threads:
+            import torch
+
+            torch.set_num_threads(threads)
+        epochs = values.get("epochs")
+        emit(events.RunStarted(loaded.id, dict(values), seed, device_name, epochs if isinstance(epochs, int) else None))
+        if isinstance(seed, int):
+            seed_everything(seed)
+        ctx = RunContext(values, torch_device, emit, cancel, cache_dir=paths.cache_dir() / "lessons" / loaded.id)
+        module = load_module(code_path, loaded.id)
+        entry = getattr(module, loaded.lesson.entry, None)
+        if not callable(entry):
+            raise AttributeError(f"{code_path.name} has no function {loaded.lesson.entry}()")
+        entry(ctx)
+        ctx.finish()
+    except RunCancelled:
+        status = "cancelled"
+    except Diverged as e:
+        status, error, hint = "diverged", str(e), DIVERGED_HINT
+    except Exception as e:  # lesson code can raise anything; the caller must live on
+        status, error, hint = "failed", trim_traceback(e, code_path), _failure_hint(e)
+    result = _result(loaded, ctx, values, seed, device_name, status, error, hint, start, lang)
+    emit(events.RunFinished(result))
+    return result
+
+
+def _result(
+    loaded: LoadedLesson,
+    ctx: RunContext | None,
+    values: dict[str, Any],
+    seed: Any,
+    device_name: str,
+    status: Status,
+    error: str | None,
+    hint: str | None,
+    start: float,
+    lang: str,
+) -> RunResult:
+    default_dataset = loaded.lesson.dataset.get(lang) if loaded.lesson.dataset else "generated in the lesson code"
+    result = RunResult(
+        lesson_id=loaded.id,
+        status=status,
+        params=values,
+        seed=seed if isinstance(seed, int) else None,
+        device=device_name,
+        dataset=(ctx.dataset if ctx and ctx.dataset else default_dataset),
+        seconds=time.perf_counter() - start,
+        metrics=dict(ctx.metrics) if ctx else {},
+        history={k: list(v) for k, v in ctx.history.items()} if ctx else {},
+        records=dict(ctx.records) if ctx else {},
+        checks=[],
+        error=error,
+        hint=hint,
+        logs=list(ctx.logs) if ctx else [],
+    )
+    if status != "completed":
+        return result
+    run_values = quiz.run_values(result)
+    checks: list[CheckResult] = quiz.evaluate_checks(list(loaded.lesson.checks), run_values, lang)
+    missing = _missing_quiz_values(loaded, run_values)
+    logs = result.logs + [
+        f"quiz question {qid!r} needs {name!r}, which this run did not record" for qid, name in missing
+    ]
+    return _replace(result, checks=checks, logs=logs)
+
+
+def _missing_quiz_values(loaded: LoadedLesson, values: Mapping[str, Any]) -> list[tuple[str, str]]:
+    return [(q.id, n) for q in loaded.lesson.quiz for n in sorted(q.names()) if n not in values]
+
+
+def _replace(result: RunResult, **changes: Any) -> RunResult:
+    import dataclasses
+
+    return dataclasses.replace(result, **changes)

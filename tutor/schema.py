@@ -1,0 +1,238 @@
+"""The typed shape of a lesson file (YAML), validated with pydantic.
+
+docs/lesson-format.md documents every field; keep the two in step.
+Unknown fields are errors (``extra="forbid"``) so typos are caught, and
+expressions are parsed here so a broken one is reported at load time.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+from tutor import expr
+
+ID_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
+NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Text(Strict):
+    """A piece of text in English with an optional Simplified Chinese version."""
+
+    en: str
+    zh: str | None = None
+
+    def get(self, lang: str = "en") -> str:
+        return self.zh if lang == "zh" and self.zh else self.en
+
+
+def _text(value: Any) -> Any:
+    # A plain string is shorthand for English-only text.
+    return {"en": value} if isinstance(value, str) else value
+
+
+# Use ``LText`` for every learner-facing string so a plain string is accepted too.
+LText = Annotated[Text, BeforeValidator(_text)]
+
+
+class Hyperparam(Strict):
+    name: Annotated[str, Field(pattern=NAME_PATTERN)]
+    type: Literal["int", "float", "str", "bool", "choice"]
+    default: int | float | str | bool
+    min: float | None = None
+    max: float | None = None
+    choices: list[str | int | float] | None = None
+    help: LText | None = None
+
+    @model_validator(mode="after")
+    def _default_is_allowed(self) -> Hyperparam:
+        if self.type == "choice" and not self.choices:
+            raise ValueError("a 'choice' hyperparameter needs 'choices'")
+        problem = self.problem_with(self.default)
+        if problem:
+            raise ValueError(f"default {self.default!r}: {problem}")
+        return self
+
+    def parse(self, raw: str | int | float | bool) -> int | float | str | bool:
+        """Turn user input (a string from the CLI or a form) into a checked value."""
+        value: Any = raw
+        if isinstance(raw, str):
+            text = raw.strip()
+            try:
+                if self.type == "int":
+                    value = int(float(text)) if re.fullmatch(r"-?\d+(\.0*)?([eE]\+?\d+)?", text) else int(text)
+                elif self.type == "float":
+                    value = float(text)
+                elif self.type == "bool":
+                    lowered = text.lower()
+                    if lowered not in {"true", "false", "1", "0", "yes", "no", "on", "off"}:
+                        raise ValueError
+                    value = lowered in {"true", "1", "yes", "on"}
+                elif self.type == "choice":
+                    value = next((c for c in self.choices or [] if str(c) == text), text)
+                else:
+                    value = text
+            except ValueError:
+                raise ValueError(f"{self.name}: {raw!r} is not a valid {self.type}") from None
+        problem = self.problem_with(value)
+        if problem:
+            raise ValueError(f"{self.name}: {problem}")
+        return value
+
+    def problem_with(self, value: Any) -> str | None:
+        if self.type == "int" and (isinstance(value, bool) or not isinstance(value, int)):
+            return f"{value!r} is not an int"
+        if self.type == "float":
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                return f"{value!r} is not a number"
+            if value != value or value in (float("inf"), float("-inf")):
+                return f"{value!r} is not a finite number"
+        if self.type == "bool" and not isinstance(value, bool):
+            return f"{value!r} is not true/false"
+        if self.type == "str" and not isinstance(value, str):
+            return f"{value!r} is not text"
+        if self.type == "choice" and value not in (self.choices or []):
+            return f"{value!r} is not one of {self.choices}"
+        if self.type in ("int", "float"):
+            if self.min is not None and value < self.min:
+                return f"{value} is below the minimum {self.min:g}"
+            if self.max is not None and value > self.max:
+                return f"{value} is above the maximum {self.max:g}"
+        return None
+
+    def range_text(self) -> str:
+        if self.type == "choice":
+            return " | ".join(str(c) for c in self.choices or [])
+        if self.min is not None or self.max is not None:
+            lo = "" if self.min is None else f"{self.min:g}"
+            hi = "" if self.max is None else f"{self.max:g}"
+            return f"{lo}..{hi}"
+        return self.type
+
+
+class Series(Strict):
+    """One curve: the lesson reports values under ``name``; ``kind`` picks the chart."""
+
+    name: Annotated[str, Field(pattern=NAME_PATTERN)]
+    kind: Literal["loss", "accuracy", "other"]
+    per: Literal["step", "epoch"] = "epoch"
+    label: LText | None = None
+
+    def title(self, lang: str = "en") -> str:
+        return self.label.get(lang) if self.label else self.name
+
+
+class Check(Strict):
+    """An automatic outcome check: ``expr`` is computed from the run and compared."""
+
+    name: LText
+    expr: str
+    at_most: float | None = None
+    at_least: float | None = None
+    equals: float | int | str | bool | list[Any] | None = None
+    tolerance: float = 0.0
+    when: str | None = None  # only applies when this expression is true (e.g. a dataset)
+
+    @field_validator("expr", "when")
+    @classmethod
+    def _parses(cls, value: str | None) -> str | None:
+        if value is not None:
+            expr.compile_expr(value)
+        return value
+
+    @model_validator(mode="after")
+    def _one_comparison(self) -> Check:
+        given = [x for x in (self.at_most, self.at_least, self.equals) if x is not None]
+        if len(given) != 1:
+            raise ValueError("a check needs exactly one of 'at_most', 'at_least', 'equals'")
+        return self
+
+    def names(self) -> set[str]:
+        found = expr.names_in(self.expr)
+        if self.when:
+            found |= expr.names_in(self.when)
+        return found
+
+
+class Question(Strict):
+    """A quiz question. ``answer`` is an expression over the run's values (grounded) or,
+    for conceptual questions, a literal (an option index for ``choice``)."""
+
+    id: Annotated[str, Field(pattern=ID_PATTERN)]
+    kind: Literal["shape", "number", "choice"]
+    prompt: LText
+    answer: str | int | float | list[int]
+    options: list[LText] | None = None
+    tolerance: float = 0.0
+    explain: LText | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Question:
+        if isinstance(self.answer, str):
+            expr.compile_expr(self.answer)
+        if self.kind == "choice":
+            if not self.options or len(self.options) < 2:
+                raise ValueError("a 'choice' question needs at least two 'options'")
+            if isinstance(self.answer, int) and not 0 <= self.answer < len(self.options):
+                raise ValueError(
+                    f"answer {self.answer} is out of range: options are 0..{len(self.options) - 1}"
+                )
+        elif self.options:
+            raise ValueError(f"'options' only belong to 'choice' questions, not '{self.kind}'")
+        if self.kind in ("shape", "number") and not isinstance(self.answer, str):
+            if self.kind == "number" and isinstance(self.answer, (int, float)):
+                return self
+            if self.kind == "shape" and isinstance(self.answer, list):
+                return self
+            raise ValueError(f"a '{self.kind}' answer must be an expression or a literal value")
+        if self.tolerance < 0:
+            raise ValueError("tolerance must be >= 0")
+        return self
+
+    @property
+    def grounded(self) -> bool:
+        """True when the expected answer comes from a run."""
+        return isinstance(self.answer, str)
+
+    def names(self) -> set[str]:
+        return expr.names_in(self.answer) if isinstance(self.answer, str) else set()
+
+
+class Lesson(Strict):
+    id: Annotated[str, Field(pattern=ID_PATTERN)]
+    title: LText
+    order: int
+    summary: LText
+    text: LText
+    code: str  # path of the Python file, relative to the YAML file
+    entry: Annotated[str, Field(pattern=NAME_PATTERN)] = "train"
+    dataset: LText | None = None  # what the code trains on when it does not call ctx.data
+    hyperparams: list[Hyperparam] = []
+    series: list[Series] = []
+    checks: list[Check] = []
+    quiz: list[Question] = []
+    hints: list[LText] = []
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Lesson:
+        for what, names in (
+            ("hyperparams", [h.name for h in self.hyperparams]),
+            ("series", [s.name for s in self.series]),
+            ("quiz", [q.id for q in self.quiz]),
+        ):
+            dupes = sorted({n for n in names if names.count(n) > 1})
+            if dupes:
+                raise ValueError(f"{what}: duplicate names {dupes}")
+        return self
+
+    def hyperparam(self, name: str) -> Hyperparam | None:
+        return next((h for h in self.hyperparams if h.name == name), None)
+
+    def defaults(self) -> dict[str, Any]:
+        return {h.name: h.default for h in self.hyperparams}
