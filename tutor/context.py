@@ -131,6 +131,16 @@ class RunContext:
             raise ValueError(f"record name {name!r} must be a plain identifier")
         self.records[name] = to_plain(value, name)
 
+    def record_model(self, model: Any, example_input: Any, name: str = "model") -> None:
+        """Record ``model``'s layers, output shapes for ``example_input`` and parameter counts.
+
+        Kept as ``records[name]`` (``{"layers": [...], "total_params": N, ...}``) and shown
+        in the app's model view.
+        """
+        from tutor.modelview import summarize
+
+        self.records[name] = summarize(model, example_input)
+
     def log(self, *parts: Any) -> None:
         """A line of text for the learner (the app's run log, the CLI's output)."""
         text = " ".join(str(p) for p in parts)

@@ -256,6 +256,11 @@ def scan_code(code_path: Path, entry: str) -> tuple[frozenset[str], frozenset[st
             method = node.func.attr
             if method == "record" and node.args and isinstance(node.args[0], ast.Constant):
                 recorded.add(str(node.args[0].value))
+            elif method == "record_model":
+                named = [k.value for k in node.keywords if k.arg == "name"]
+                if len(node.args) > 2 and isinstance(node.args[2], ast.Constant):
+                    named.append(node.args[2])
+                recorded.add(str(named[0].value) if named and isinstance(named[0], ast.Constant) else "model")
             elif method in ("report_step", "report_epoch"):
                 reported.update(k.arg for k in node.keywords if k.arg and k.arg != "epoch")
     has_entry = any(
