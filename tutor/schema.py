@@ -218,6 +218,19 @@ class Lesson(Strict):
     checks: list[Check] = []
     quiz: list[Question] = []
     hints: list[LText] = []
+    # Hyperparameter overrides for a quick smoke run (CI runs every lesson this way).
+    smoke: dict[str, int | float | str | bool] = {}
+
+    @model_validator(mode="after")
+    def _smoke_params_exist(self) -> Lesson:
+        for name, value in self.smoke.items():
+            spec = self.hyperparam(name)
+            if spec is None:
+                raise ValueError(f"smoke: {name!r} is not a hyperparameter")
+            problem = spec.problem_with(value)
+            if problem:
+                raise ValueError(f"smoke: {name}: {problem}")
+        return self
 
     @model_validator(mode="after")
     def _unique_names(self) -> Lesson:

