@@ -164,6 +164,10 @@ def class_names(kind: str) -> tuple[str, ...]:
         raise ValueError(f"kind must be one of {KINDS}, not {kind!r}") from None
 
 
+# d2l's name for the same thing, which lessons use.
+text_labels = class_names
+
+
 def _local_dirs(root: Path | str | None) -> list[tuple[Path, str]]:
     """Directories the learner pointed us at, with how to name them in a note."""
     dirs: list[tuple[Path, str]] = []
