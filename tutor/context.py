@@ -176,7 +176,7 @@ class RunContext:
         steps = self._pending_steps
         for name, values in self._pending.items():
             numbers = _to_floats(values)
-            xs = steps[-len(numbers):]
+            xs = steps[-len(numbers) :]
             pts = [(float(x), y) for x, y in zip(xs, numbers)]
             self.history.setdefault(name, []).extend(pts)
             points[name] = pts

@@ -14,13 +14,17 @@ class DeviceUnavailable(ValueError):
 def pick(name: str = "auto", *, cuda: bool, mps: bool) -> str:
     """The decision alone, as a pure function so it is testable on a machine without GPUs."""
     if name not in DEVICE_CHOICES and not name.startswith("cuda:"):
-        raise DeviceUnavailable(f"unknown device {name!r}; choose one of {', '.join(DEVICE_CHOICES)}")
+        raise DeviceUnavailable(
+            f"unknown device {name!r}; choose one of {', '.join(DEVICE_CHOICES)}"
+        )
     if name == "auto":
         return "cuda" if cuda else "mps" if mps else "cpu"
     if name.startswith("cuda") and not cuda:
         raise DeviceUnavailable("CUDA was asked for but no CUDA GPU is available; use --device cpu")
     if name == "mps" and not mps:
-        raise DeviceUnavailable("MPS was asked for but is not available on this machine; use --device cpu")
+        raise DeviceUnavailable(
+            "MPS was asked for but is not available on this machine; use --device cpu"
+        )
     return name
 
 

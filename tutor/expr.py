@@ -77,7 +77,8 @@ def _functions() -> dict[str, Any]:
 
 
 FUNCTION_NAMES = frozenset(
-    "abs max min sum mean len round sqrt all any argmax shape float int tuple ceil floor str".split()
+    "abs max min sum mean len round sqrt all any argmax shape "
+    "float int tuple ceil floor str".split()
 )
 CONSTANTS = {"true": True, "false": False, "pi": math.pi}
 
@@ -181,7 +182,9 @@ def evaluate(source: str, values: Mapping[str, Any]) -> Any:
         if isinstance(node, ast.Subscript):
             return ev(node.value)[ev(node.slice)]
         if isinstance(node, ast.Slice):
-            return slice(*(ev(p) if p is not None else None for p in (node.lower, node.upper, node.step)))
+            return slice(
+                *(ev(p) if p is not None else None for p in (node.lower, node.upper, node.step))
+            )
         if isinstance(node, (ast.Tuple, ast.List)):
             return tuple(ev(e) for e in node.elts)
         raise ExprError(f"{type(node).__name__} is not allowed")  # vetted already

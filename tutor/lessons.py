@@ -99,25 +99,55 @@ class _Builder:
         self.count += 1
         if self.count > MAX_NODES:
             raise LessonError(
-                [Problem(self.file, _line(node), _field(path), f"more than {MAX_NODES} values (alias bomb?)")]
+                [
+                    Problem(
+                        self.file,
+                        _line(node),
+                        _field(path),
+                        f"more than {MAX_NODES} values (alias bomb?)",
+                    )
+                ]
             )
         self.lines.setdefault(path, _line(node))
         if node.tag not in SAFE_TAGS:
             raise LessonError(
-                [Problem(self.file, _line(node), _field(path), f"tag {node.tag!r} is not allowed in lesson files")]
+                [
+                    Problem(
+                        self.file,
+                        _line(node),
+                        _field(path),
+                        f"tag {node.tag!r} is not allowed in lesson files",
+                    )
+                ]
             )
         if isinstance(node, yaml.MappingNode):
             result: dict[str, Any] = {}
             for key_node, value_node in node.value:
                 if key_node.tag == "tag:yaml.org,2002:merge":
-                    raise LessonError([Problem(self.file, _line(key_node), _field(path), "merge keys (<<) are not supported")])
+                    raise LessonError(
+                        [
+                            Problem(
+                                self.file,
+                                _line(key_node),
+                                _field(path),
+                                "merge keys (<<) are not supported",
+                            )
+                        ]
+                    )
                 key = self.build(key_node, path + ("<key>",))
                 if not isinstance(key, str):
                     key = str(key)
                 if key in result:
+                    first_line = self.lines[path + (key,)]
                     raise LessonError(
-                        [Problem(self.file, _line(key_node), _field(path + (key,)),
-                                 f"duplicate key {key!r} (first at line {self.lines[path + (key,)]})")]
+                        [
+                            Problem(
+                                self.file,
+                                _line(key_node),
+                                _field(path + (key,)),
+                                f"duplicate key {key!r} (first at line {first_line})",
+                            )
+                        ]
                     )
                 self.lines[path + (key,)] = _line(key_node)
                 result[key] = self.build(value_node, path + (key,))
@@ -179,7 +209,14 @@ def read_yaml(file: Path) -> tuple[Any, dict[tuple[Any, ...], int]]:
         raise LessonError([Problem(file, mark.line + 1 if mark else 1, "(yaml)", str(e))]) from None
     if not isinstance(data, dict):
         raise LessonError(
-            [Problem(file, 1, "(file)", f"a lesson is a mapping of fields, not a {type(data).__name__}")]
+            [
+                Problem(
+                    file,
+                    1,
+                    "(file)",
+                    f"a lesson is a mapping of fields, not a {type(data).__name__}",
+                )
+            ]
         )
     return data, builder.lines
 
@@ -205,7 +242,9 @@ def _fields_for(loc: Sequence[Any]) -> list[str]:
     return list(Text.model_fields)
 
 
-def _problems_from(file: Path, error: ValidationError, lines: dict[tuple[Any, ...], int]) -> list[Problem]:
+def _problems_from(
+    file: Path, error: ValidationError, lines: dict[tuple[Any, ...], int]
+) -> list[Problem]:
     problems = []
     seen = set()
     for err in error.errors():
@@ -260,11 +299,14 @@ def scan_code(code_path: Path, entry: str) -> tuple[frozenset[str], frozenset[st
                 named = [k.value for k in node.keywords if k.arg == "name"]
                 if len(node.args) > 2 and isinstance(node.args[2], ast.Constant):
                     named.append(node.args[2])
-                recorded.add(str(named[0].value) if named and isinstance(named[0], ast.Constant) else "model")
+                recorded.add(
+                    str(named[0].value) if named and isinstance(named[0], ast.Constant) else "model"
+                )
             elif method in ("report_step", "report_epoch"):
                 reported.update(k.arg for k in node.keywords if k.arg and k.arg != "epoch")
     has_entry = any(
-        isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == entry for n in tree.body
+        isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == entry
+        for n in tree.body
     )
     problems = [] if has_entry else [f"{code_path.name} has no top-level function {entry!r}"]
     return frozenset(recorded), frozenset(reported), problems
@@ -299,9 +341,12 @@ def load_lesson(file: Path) -> LoadedLesson:
                     close = difflib.get_close_matches(name, sorted(known), n=1)
                     hint = f"; did you mean {close[0]!r}?" if close else ""
                     problems.append(
-                        Problem(file, lines.get((section, i, key), lines.get((section, i), 1)),
-                                f"{section}[{i}].{key}",
-                                f"refers to {name!r}, which the code never records or reports{hint}")
+                        Problem(
+                            file,
+                            lines.get((section, i, key), lines.get((section, i), 1)),
+                            f"{section}[{i}].{key}",
+                            f"refers to {name!r}, which the code never records or reports{hint}",
+                        )
                     )
     if problems:
         raise LessonError(problems)
@@ -336,7 +381,9 @@ def load_files(files: Iterable[Path]) -> Catalog:
             if first.path == loaded.path:
                 continue  # the same file reached through two directories
             catalog.problems.append(
-                Problem(loaded.path, 1, "id", f"duplicate id {loaded.id!r}, also used by {first.path}")
+                Problem(
+                    loaded.path, 1, "id", f"duplicate id {loaded.id!r}, also used by {first.path}"
+                )
             )
             continue
         by_id[loaded.id] = loaded

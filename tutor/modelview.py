@@ -25,7 +25,9 @@ def summarize(model: Any, example_input: Any) -> dict[str, Any]:
             out = output[0] if isinstance(output, (tuple, list)) else output
             shape = list(out.shape) if hasattr(out, "shape") else []
             own = sum(p.numel() for p in module.parameters(recurse=False))
-            layers.append({"name": name, "type": type(module).__name__, "output_shape": shape, "params": own})
+            layers.append(
+                {"name": name, "type": type(module).__name__, "output_shape": shape, "params": own}
+            )
 
         return record
 
@@ -54,7 +56,12 @@ def format_summary(summary: dict[str, Any]) -> str:
     """A fixed-width table for the terminal."""
     rows = [("layer", "type", "output shape", "params")]
     rows += [
-        (layer["name"], layer["type"], "×".join(str(d) for d in layer["output_shape"]), f"{layer['params']:,}")
+        (
+            layer["name"],
+            layer["type"],
+            "×".join(str(d) for d in layer["output_shape"]),
+            f"{layer['params']:,}",
+        )
         for layer in summary["layers"]
     ]
     widths = [max(len(r[i]) for r in rows) for i in range(4)]

@@ -144,7 +144,9 @@ def _scalar(value: Any) -> float:
     return float(value)
 
 
-def grade(question: Question, answer: str, values: Mapping[str, Any] | None, lang: str = "en") -> Verdict:
+def grade(
+    question: Question, answer: str, values: Mapping[str, Any] | None, lang: str = "en"
+) -> Verdict:
     """Grade ``answer`` against the run's ``values`` (``None``: no run yet)."""
     explanation = question.explain.get(lang) if question.explain else None
     if question.grounded and values is None:
@@ -152,7 +154,9 @@ def grade(question: Question, answer: str, values: Mapping[str, Any] | None, lan
     try:
         expected = expected_value(question, values)
     except expr.ExprError as e:
-        return Verdict("needs-run", f"This run did not produce the value this question needs ({e}).")
+        return Verdict(
+            "needs-run", f"This run did not produce the value this question needs ({e})."
+        )
     try:
         if question.kind == "shape":
             given_shape = parse_shape(answer)
@@ -206,7 +210,9 @@ def evaluate_check(check: Check, values: Mapping[str, Any], lang: str = "en") ->
     return CheckResult(name, passed, value, target)
 
 
-def evaluate_checks(checks: list[Check], values: Mapping[str, Any], lang: str = "en") -> list[CheckResult]:
+def evaluate_checks(
+    checks: list[Check], values: Mapping[str, Any], lang: str = "en"
+) -> list[CheckResult]:
     results = (evaluate_check(c, values, lang) for c in checks)
     return [r for r in results if r is not None]
 

@@ -31,7 +31,9 @@ class RunRefused(RuntimeError):
     """A second run was asked for while one is still going."""
 
 
-def resolve_params(loaded: LoadedLesson, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def resolve_params(
+    loaded: LoadedLesson, overrides: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """Defaults overlaid with ``overrides`` (strings or values), each checked against its range.
 
     Raises ``ValueError`` naming the parameter; unknown names get a suggestion.
@@ -43,7 +45,11 @@ def resolve_params(loaded: LoadedLesson, overrides: Mapping[str, Any] | None = N
             import difflib
 
             close = difflib.get_close_matches(name, list(params), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(params) or 'none'}"
+            hint = (
+                f"; did you mean {close[0]!r}?"
+                if close
+                else f"; known: {', '.join(params) or 'none'}"
+            )
             raise ValueError(f"unknown hyperparameter {name!r}{hint}")
         params[name] = spec.parse(raw)
     return params
@@ -125,25 +131,48 @@ def run_lesson(
 
             torch.set_num_threads(threads)
         epochs = values.get("epochs")
-        emit(events.RunStarted(loaded.id, dict(values), seed, device_name, epochs if isinstance(epochs, int) else None))
+        emit(
+            events.RunStarted(
+                loaded.id,
+                dict(values),
+                seed,
+                device_name,
+                epochs if isinstance(epochs, int) else None,
+            )
+        )
         if isinstance(seed, int):
             seed_everything(seed)
-        ctx = RunContext(values, torch_device, emit, cancel, cache_dir=paths.cache_dir() / "lessons" / loaded.id)
+        ctx = RunContext(
+            values, torch_device, emit, cancel, cache_dir=paths.cache_dir() / "lessons" / loaded.id
+        )
         module = load_module(code_path, loaded.id)
         entry = getattr(module, loaded.lesson.entry, None)
         if not callable(entry):
             raise AttributeError(f"{code_path.name} has no function {loaded.lesson.entry}()")
         entry(ctx)
-        ctx.finish()
     except RunCancelled:
         status = "cancelled"
     except Diverged as e:
         status, error, hint = "diverged", str(e), DIVERGED_HINT
     except Exception as e:  # lesson code can raise anything; the caller must live on
         status, error, hint = "failed", trim_traceback(e, code_path), _failure_hint(e)
+    if ctx is not None:
+        status, error, hint = _flush(ctx, status, error, hint)
     result = _result(loaded, ctx, values, seed, device_name, status, error, hint, start, lang)
     emit(events.RunFinished(result))
     return result
+
+
+def _flush(
+    ctx: RunContext, status: Status, error: str | None, hint: str | None
+) -> tuple[Status, str | None, str | None]:
+    """Send points still buffered, whatever the outcome: what ran is kept and shown."""
+    try:
+        ctx.finish()
+    except Diverged as e:  # a NaN in the last buffered steps
+        if status == "completed":
+            return "diverged", str(e), DIVERGED_HINT
+    return status, error, hint
 
 
 def _result(
@@ -158,7 +187,9 @@ def _result(
     start: float,
     lang: str,
 ) -> RunResult:
-    default_dataset = loaded.lesson.dataset.get(lang) if loaded.lesson.dataset else "generated in the lesson code"
+    default_dataset = (
+        loaded.lesson.dataset.get(lang) if loaded.lesson.dataset else "generated in the lesson code"
+    )
     result = RunResult(
         lesson_id=loaded.id,
         status=status,
@@ -181,7 +212,8 @@ def _result(
     checks: list[CheckResult] = quiz.evaluate_checks(list(loaded.lesson.checks), run_values, lang)
     missing = _missing_quiz_values(loaded, run_values)
     logs = result.logs + [
-        f"quiz question {qid!r} needs {name!r}, which this run did not record" for qid, name in missing
+        f"quiz question {qid!r} needs {name!r}, which this run did not record"
+        for qid, name in missing
     ]
     return _replace(result, checks=checks, logs=logs)
 

@@ -7,7 +7,6 @@ expressions are parsed here so a broken one is reported at load time.
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
@@ -66,7 +65,7 @@ class Hyperparam(Strict):
             text = raw.strip()
             try:
                 if self.type == "int":
-                    value = int(float(text)) if re.fullmatch(r"-?\d+(\.0*)?([eE]\+?\d+)?", text) else int(text)
+                    value = _parse_int(text)
                 elif self.type == "float":
                     value = float(text)
                 elif self.type == "bool":
@@ -114,6 +113,17 @@ class Hyperparam(Strict):
             hi = "" if self.max is None else f"{self.max:g}"
             return f"{lo}..{hi}"
         return self.type
+
+
+def _parse_int(text: str) -> int:
+    """``3``, ``3.0`` and ``1e3`` are ints; ``2.5`` is not."""
+    try:
+        return int(text)
+    except ValueError:
+        number = float(text)
+        if not number.is_integer():
+            raise
+        return int(number)
 
 
 class Series(Strict):
