@@ -1,0 +1,825 @@
+"""``dl-tutor``: the app, and ``list`` / ``run`` / ``validate`` for shells and scripts.
+
+Import cost matters here: ``list``, ``validate`` and ``--version`` must never
+import torch (or the Textual app), so everything heavy is imported inside the
+command that needs it. ``run`` calls the runner on the main thread; Ctrl+C sets
+the run's cancel event instead of tearing the process down, so the summary of a
+stopped run still prints.
+
+Exit codes: 0 success; 1 a run that did not complete with every check passing,
+or ``validate`` found problems; 2 usage errors (bad flags, unknown lesson, bad
+``--set``, unavailable device); 130 a second Ctrl+C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+import shutil
+import signal
+import sys
+import threading
+import time
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, nullcontext, redirect_stdout
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
+
+from tutor import __version__
+from tutor.device import DEVICE_CHOICES
+
+if TYPE_CHECKING:
+    from tutor.events import Event, RunResult
+    from tutor.lessons import Catalog, LoadedLesson, Problem
+
+PROG = "dl-tutor"
+LIST_WIDTH = 80  # the table fits this when stdout is not a terminal
+CHART_HEIGHT = 15
+CHART_MAX_WIDTH = 100
+CHART_MAX_POINTS = 400  # plotext gets slow with 100k step points and the terminal has ~100 columns
+EPOCH_LINE_INTERVAL = 0.1  # seconds: at most ~10 progress lines a second
+
+
+# -- entry point ----------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``dl-tutor`` with ``argv`` (default: ``sys.argv[1:]``); returns the exit code."""
+    _tolerate_unencodable_output()
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # --help, --version and usage errors: return, don't exit
+        return e.code if isinstance(e.code, int) else 0 if e.code is None else 2
+    args.lang = args.lang or default_lang(os.environ)
+    handlers: dict[str | None, Callable[[argparse.Namespace], int]] = {
+        None: _cmd_app,
+        "list": _cmd_list,
+        "run": _cmd_run,
+        "validate": _cmd_validate,
+    }
+    try:
+        return handlers[args.command](args)
+    except KeyboardInterrupt:  # Ctrl+C outside a run (or twice during one)
+        print(f"\n{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # `dl-tutor list | head`: the reader left, nothing to report
+        _silence_stdout()
+        return 1
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line usage error instead of the full usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def _device_name(text: str) -> str:
+    if text in DEVICE_CHOICES or re.fullmatch(r"cuda:\d+", text):
+        return text
+    raise argparse.ArgumentTypeError(
+        f"invalid device {text!r} (choose from {', '.join(DEVICE_CHOICES)})"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=PROG,
+        description="A terminal tutor for deep learning with PyTorch. "
+        "Without a COMMAND, starts the app.",
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    parser.add_argument(
+        "--lessons",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="DIR",
+        help="another directory of lessons (repeatable)",
+    )
+    parser.add_argument(
+        "--lang", choices=("en", "zh"), help="language of lesson text (default: from the locale)"
+    )
+    parser.add_argument(
+        "--device",
+        type=_device_name,
+        metavar="{auto,cpu,cuda,mps}",
+        help="where the app trains (default: auto)",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("list", help="the lessons, in order")
+    p.add_argument("--json", action="store_true", help="a JSON array, for scripts")
+
+    p = sub.add_parser("run", help="train a lesson headless and check its outcome")
+    p.add_argument("lesson", metavar="ID", help="lesson id (or its order number)")
+    p.add_argument("--epochs", type=int, help="set the 'epochs' hyperparameter")
+    p.add_argument("--seed", type=int, help="set the 'seed' hyperparameter")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set a hyperparameter (repeatable)",
+    )
+    p.add_argument(
+        "--device",
+        dest="run_device",
+        type=_device_name,
+        metavar="{auto,cpu,cuda,mps}",
+        help="where to train (default: the global --device, else auto)",
+    )
+    p.add_argument("--json", action="store_true", help="one JSON event per line on stdout")
+    p.add_argument(
+        "--smoke", action="store_true", help="apply the lesson's quick 'smoke' settings first"
+    )
+
+    p = sub.add_parser("validate", help="check lesson files; prints file:line: field: message")
+    p.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        metavar="PATH",
+        help="lesson files or directories (default: every known lesson)",
+    )
+    return parser
+
+
+def default_lang(environ: Mapping[str, str]) -> str:
+    """``zh`` when the locale is Chinese; POSIX precedence: LC_ALL, LC_MESSAGES, then LANG."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = environ.get(name, "")
+        if value:
+            return "zh" if value.lower().startswith("zh") else "en"
+    return "en"
+
+
+def _fail(message: str, code: int = 2) -> int:
+    print(f"{PROG}: {message}", file=sys.stderr)
+    return code
+
+
+def _tolerate_unencodable_output() -> None:
+    # A latin-1 or ASCII terminal must not turn a ✓ or a Chinese title into a traceback.
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="replace")  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            pass
+
+
+def _silence_stdout() -> None:
+    # Python would report the broken pipe again when it flushes stdout at exit.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+# -- loading lessons (never a traceback) ------------------------------------------------
+
+
+def _lesson_dirs(args: argparse.Namespace) -> list[Path]:
+    from tutor.paths import builtin_lessons_dir
+
+    return [builtin_lessons_dir(), *args.lessons]
+
+
+def load_paths(paths: Iterable[Path]) -> Catalog:
+    """Lesson files and directories → a Catalog. Missing paths and unexpected loader
+    errors become problems naming the file, so no command ever shows a traceback."""
+    from tutor import lessons
+
+    files, problems = _expand(paths)
+    try:
+        catalog = lessons.load_files(files)
+    except Exception:  # a loader bug on one odd file: find it, load the rest
+        catalog = _load_one_by_one(files)
+    catalog.problems[:0] = problems
+    return catalog
+
+
+def _expand(paths: Iterable[Path]) -> tuple[list[Path], list[Problem]]:
+    from tutor.lessons import Problem, lesson_files
+
+    files: list[Path] = []
+    problems: list[Problem] = []
+    for path in paths:
+        if path.is_dir():
+            found = lesson_files(path)
+            files += found
+            if not found:
+                problems.append(
+                    Problem(path, 1, "(file)", "no lesson files (*.yaml) in this directory")
+                )
+        elif path.exists():
+            files.append(path)
+        else:
+            problems.append(Problem(path, 1, "(file)", "no such file or directory"))
+    return files, problems
+
+
+def _load_one_by_one(files: list[Path]) -> Catalog:
+    from tutor import lessons
+
+    usable: list[Path] = []
+    problems: list[Problem] = []
+    for file in files:
+        try:
+            lessons.load_lesson(file)
+        except lessons.LessonError:
+            pass  # load_files reports these problems itself
+        except Exception as e:
+            problems.append(
+                lessons.Problem(
+                    file, 1, "(file)", f"unexpected error while loading: {type(e).__name__}: {e}"
+                )
+            )
+            continue
+        usable.append(file)
+    catalog = lessons.load_files(usable)
+    catalog.problems += problems
+    return catalog
+
+
+def _catalog(args: argparse.Namespace) -> Catalog:
+    return load_paths(_lesson_dirs(args))
+
+
+def _print_problems(problems: Iterable[Problem], out: TextIO) -> None:
+    for problem in problems:
+        print(problem, file=out)
+
+
+# -- the app ------------------------------------------------------------------------------
+
+
+def _cmd_app(args: argparse.Namespace) -> int:
+    from tutor.app import TutorApp  # Textual is only imported for the app
+
+    TutorApp(list(args.lessons), lang=args.lang, device=args.device or "auto").run()
+    return 0
+
+
+# -- list ---------------------------------------------------------------------------------
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    catalog = _catalog(args)
+    if args.json:
+        rows = [lesson_json(x, args.lang) for x in catalog.lessons]
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+    else:
+        for line in lesson_table(catalog.lessons, args.lang, _list_width()):
+            print(line)
+    # Problems go to stderr so stdout (the table or the JSON array) stays clean for scripts.
+    _print_problems(catalog.problems, sys.stderr)
+    return 0
+
+
+def lesson_json(loaded: LoadedLesson, lang: str) -> dict[str, Any]:
+    lesson = loaded.lesson
+    return {
+        "id": loaded.id,
+        "title": lesson.title.get(lang),
+        "order": lesson.order,
+        "summary": lesson.summary.get(lang),
+        "path": str(loaded.path),
+        "code": str(loaded.code_path),
+        "hyperparams": lesson.defaults(),
+        "ok": True,
+    }
+
+
+def _list_width() -> int:
+    if _isatty(sys.stdout):
+        return max(40, shutil.get_terminal_size((LIST_WIDTH, 24)).columns)
+    return LIST_WIDTH
+
+
+def lesson_table(lessons: Sequence[LoadedLesson], lang: str, width: int = LIST_WIDTH) -> list[str]:
+    """Order, id, title, summary; every line at most ``width`` terminal cells."""
+    header = ("#", "id", "title", "summary")
+    rows = [
+        # A summary written over several YAML lines is one table cell.
+        (
+            str(x.lesson.order),
+            x.id,
+            _one_line(x.lesson.title.get(lang)),
+            _one_line(x.lesson.summary.get(lang)),
+        )
+        for x in lessons
+    ]
+    widths = [max(cell_width(r[i]) for r in [header, *rows]) for i in range(4)]
+    gaps = 2 * 3
+    # Ids are never cut (they are typed back in); the title gets at most half of what is left.
+    rest = max(0, width - widths[0] - widths[1] - gaps)
+    widths[2] = min(widths[2], max(8, rest // 2))
+    widths[3] = max(0, rest - widths[2])
+    lines = []
+    for row in [header, *rows]:
+        cells = [fit(row[0], widths[0], right=True)] + [
+            fit(c, w) for c, w in zip(row[1:], widths[1:])
+        ]
+        lines.append("  ".join(cells).rstrip())
+    return lines
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def cell_width(text: str) -> int:
+    """Terminal cells ``text`` takes: CJK wide/fullwidth characters two, combining marks none."""
+    total = 0
+    for ch in text:
+        if unicodedata.combining(ch):
+            continue
+        total += 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+    return total
+
+
+def fit(text: str, width: int, *, right: bool = False) -> str:
+    """``text`` cut with … and padded to exactly ``width`` cells."""
+    if cell_width(text) > width:
+        out, used = "", 0
+        for ch in text:
+            w = cell_width(ch)
+            if used + w > width - 1:
+                break
+            out, used = out + ch, used + w
+        text = out + "…" if width >= 1 else ""
+    pad = " " * max(0, width - cell_width(text))
+    return pad + text if right else text + pad
+
+
+# -- validate -----------------------------------------------------------------------------
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    catalog = load_paths(args.paths or _lesson_dirs(args))
+    _print_problems(catalog.problems, sys.stdout)
+    n_ok, n_bad = len(catalog.lessons), len(catalog.broken_files)
+    print(f"{n_ok} {_plural(n_ok, 'lesson')} ok, {n_bad} {_plural(n_bad, 'file')} with problems")
+    return 1 if catalog.problems else 0
+
+
+def _plural(n: int, word: str) -> str:
+    return word if n == 1 else word + "s"
+
+
+# -- run ------------------------------------------------------------------------------------
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    catalog = _catalog(args)
+    loaded = find_lesson(catalog, args.lesson)
+    if loaded is None:
+        return _unknown_lesson(catalog, args.lesson)
+    try:
+        params = run_params(
+            loaded, args.overrides, epochs=args.epochs, seed=args.seed, smoke=args.smoke
+        )
+    except ValueError as e:
+        return _fail(str(e))
+    device_name = args.run_device or args.device or "auto"
+    from tutor import device as devices
+
+    try:  # up front, so an unavailable GPU is a usage error and not a failed run
+        device_label = devices.describe(devices.resolve(device_name))
+    except devices.DeviceUnavailable as e:
+        return _fail(str(e))
+    return _run(loaded, params, device_name, device_label, args)
+
+
+def find_lesson(catalog: Catalog, key: str) -> LoadedLesson | None:
+    """By id, or by order number (``dl-tutor run 1``) when exactly one lesson has it."""
+    found = catalog.get(key)
+    if found is None and key.isdigit():
+        same = [x for x in catalog.lessons if x.lesson.order == int(key)]
+        found = same[0] if len(same) == 1 else None
+    return found
+
+
+def _unknown_lesson(catalog: Catalog, key: str) -> int:
+    close = catalog.suggest(key)
+    if close:
+        hint = "; did you mean " + " or ".join(repr(c) for c in close) + "?"
+    else:
+        hint = f"; '{PROG} list' shows the lessons"
+    if catalog.problems:
+        hint += f" ({len(catalog.broken_files)} lesson files have problems: '{PROG} validate')"
+    return _fail(f"unknown lesson {key!r}{hint}")
+
+
+def run_params(
+    loaded: LoadedLesson,
+    overrides: Sequence[str],
+    *,
+    epochs: int | None = None,
+    seed: int | None = None,
+    smoke: bool = False,
+) -> dict[str, Any]:
+    """Checked hyperparameters: defaults < smoke < --set < --epochs/--seed; raises ValueError."""
+    from tutor.runner import resolve_params
+
+    values: dict[str, Any] = dict(loaded.lesson.smoke) if smoke else {}
+    for item in overrides:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"--set expects NAME=VALUE, got {item!r}")
+        values[name.strip()] = value
+    for name, value in (("epochs", epochs), ("seed", seed)):
+        if value is None:
+            continue
+        if loaded.lesson.hyperparam(name) is None:
+            raise ValueError(
+                f"lesson {loaded.id!r} has no {name!r} hyperparameter, so --{name} does not apply"
+            )
+        values[name] = value
+    return resolve_params(loaded, values)
+
+
+def _run(
+    loaded: LoadedLesson,
+    params: dict[str, Any],
+    device: str,
+    device_label: str,
+    args: argparse.Namespace,
+) -> int:
+    from tutor.runner import run_lesson
+
+    cancel = threading.Event()
+    out = sys.stdout  # taken before any redirect: JSON and text output always go here
+    sink: JsonOutput | TextOutput
+    if args.json:
+        sink = JsonOutput(out)
+    else:
+        sink = TextOutput(out, loaded, args.lang, device_label)
+    # With --json, print()s in lesson code would corrupt the event stream: send them to stderr.
+    quiet = redirect_stdout(sys.stderr) if args.json else nullcontext()
+    with ctrl_c_cancels(cancel), quiet:
+        result = run_lesson(loaded, params, sink=sink, cancel=cancel, device=device, lang=args.lang)
+    sink.finish(result)
+    return 0 if result.ok else 1
+
+
+@contextmanager
+def ctrl_c_cancels(cancel: threading.Event) -> Iterator[None]:
+    """The first Ctrl+C asks the run to stop at its next report (it ends as ``cancelled``
+    and the summary prints); a second one interrupts at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be installed from the main thread
+        return
+
+    def on_sigint(signum: int, frame: object) -> None:
+        if cancel.is_set():
+            raise KeyboardInterrupt
+        cancel.set()
+        print("\nstopping at the next step (Ctrl+C again to quit now)", file=sys.stderr, flush=True)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+# -- run output: JSON lines ------------------------------------------------------------------
+
+
+def jsonable(value: Any) -> Any:
+    """Strict JSON: NaN/inf become null (a diverged run's last step), unknown objects strings."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if value is None or isinstance(value, (str, int, bool)):
+        return value
+    return str(value)
+
+
+class JsonOutput:
+    """One JSON object per line, flushed, for every event a script may want."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.logs_seen = 0
+
+    def __call__(self, event: Event) -> None:
+        from tutor import events as ev
+
+        if isinstance(event, ev.RunStarted):
+            self._write(
+                event="start",
+                lesson=event.lesson_id,
+                params=event.params,
+                seed=event.seed,
+                device=event.device,
+            )
+        elif isinstance(event, ev.DatasetChosen):
+            self._write(
+                event="dataset", name=event.name, **({"note": event.note} if event.note else {})
+            )
+        elif isinstance(event, ev.EpochEnded):
+            self._write(
+                event="epoch",
+                epoch=event.epoch,
+                metrics=event.metrics,
+                elapsed=round(event.elapsed, 4),
+            )
+        elif isinstance(event, ev.LogLine):
+            self.logs_seen += 1
+            self._write(event="log", text=event.text)
+
+    def finish(self, result: RunResult) -> None:
+        for text in result.logs[self.logs_seen :]:  # notes the runner adds after the run
+            self._write(event="log", text=text)
+        self._write(
+            event="end",
+            lesson=result.lesson_id,
+            status=result.status,
+            metrics=result.metrics,
+            checks=[c.as_dict() for c in result.checks],
+            dataset=result.dataset,
+            device=result.device,
+            seconds=round(result.seconds, 3),
+            seed=result.seed,
+            error=result.error,
+            hint=result.hint,
+        )
+
+    def _write(self, **fields: Any) -> None:
+        self.out.write(json.dumps(jsonable(fields), ensure_ascii=False, allow_nan=False) + "\n")
+        self.out.flush()
+
+
+# -- run output: text --------------------------------------------------------------------------
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def use_color(stream: TextIO, environ: Mapping[str, str] = os.environ) -> bool:
+    return _isatty(stream) and not environ.get("NO_COLOR") and environ.get("TERM", "") != "dumb"
+
+
+def format_metric(value: float) -> str:
+    if value == 0 or 1e-3 <= abs(value) < 1e5:
+        return f"{value:.4f}"
+    return f"{value:.3e}"
+
+
+def format_metrics(metrics: Mapping[str, float]) -> str:
+    return "  ".join(f"{k} {format_metric(v)}" for k, v in metrics.items())
+
+
+class TextOutput:
+    """Human output: a header, throttled epoch lines, logs, then the summary (:meth:`finish`)."""
+
+    def __init__(self, out: TextIO, loaded: LoadedLesson, lang: str, device_label: str) -> None:
+        self.out = out
+        self.loaded = loaded
+        self.lang = lang
+        self.device_label = device_label
+        self.color = use_color(out)
+        self.live = _isatty(out)  # an in-place status line during long epochs
+        self.width = shutil.get_terminal_size((LIST_WIDTH, 24)).columns if self.live else LIST_WIDTH
+        self.epochs: int | None = None
+        self.epoch_names: set[str] = set()  # metrics reported per epoch (the rest are per step)
+        self.logs_seen = 0
+        self._pending: str | None = None  # the newest epoch line not printed yet
+        self._last_epoch_print = -math.inf
+        self._status_shown = False
+
+    # events
+    def __call__(self, event: Event) -> None:
+        from tutor import events as ev
+
+        if isinstance(event, ev.RunStarted):
+            self.epochs = event.epochs
+            self._header(event)
+        elif isinstance(event, ev.DatasetChosen):
+            self._line(f"dataset  {event.name}" + (f" ({event.note})" if event.note else ""))
+        elif isinstance(event, ev.EpochEnded):
+            self._epoch(event)
+        elif isinstance(event, ev.LogLine):
+            self.logs_seen += 1
+            self._line(event.text)
+        elif isinstance(event, ev.Progress) and self.live:
+            self._status(event)
+
+    def _header(self, event: Any) -> None:
+        lesson = self.loaded.lesson
+        self._line(f"{self.loaded.id}: {lesson.title.get(self.lang)}")
+        params = "  ".join(f"{k}={v}" for k, v in event.params.items())
+        self._line(f"params  {params or '(none)'}")
+        self._line(
+            f"seed {event.seed if event.seed is not None else '-'}  device {self.device_label}"
+        )
+
+    def _epoch(self, event: Any) -> None:
+        self.epoch_names.update(event.metrics)
+        total = f"/{self.epochs}" if self.epochs else ""
+        number = f"{event.epoch:>{len(str(self.epochs or ''))}}"
+        self._pending = (
+            f"epoch {number}{total}  {format_metrics(event.metrics)}  {event.elapsed:.1f}s"
+        )
+        now = time.monotonic()
+        # Fast lessons end thousands of epochs a second: keep ~10 lines a second, and the last.
+        if event.epoch == self.epochs or now - self._last_epoch_print >= EPOCH_LINE_INTERVAL:
+            self._flush_epoch()
+
+    def _flush_epoch(self) -> None:
+        if self._pending is not None:
+            line, self._pending = self._pending, None
+            self._last_epoch_print = time.monotonic()
+            self._line(line)
+
+    def _status(self, event: Any) -> None:
+        if event.step == 0:  # between epochs (or after the last): the epoch line says it all
+            return
+        total = f"/{event.epochs}" if event.epochs else ""
+        epoch = min(event.epoch, event.epochs) if event.epochs else event.epoch
+        text = f"  epoch {epoch}{total}  step {event.step}  {format_metrics(event.metrics)}"
+        text = fit(f"{text}  {event.elapsed:.1f}s", max(10, self.width - 1)).rstrip()
+        self.out.write("\r\x1b[K" + text)
+        self.out.flush()
+        self._status_shown = True
+
+    def _line(self, text: str = "") -> None:
+        if self._status_shown:
+            self.out.write("\r\x1b[K")
+            self._status_shown = False
+        print(text, file=self.out, flush=True)
+
+    # the summary
+    def finish(self, result: RunResult) -> None:
+        self._flush_epoch()
+        for text in result.logs[self.logs_seen :]:
+            self._line(f"note: {text}")
+        for block in (*self._charts(result), self._images(result)):
+            if block:
+                self._line()
+                self._line(block)
+        self._line()
+        for line in summary_lines(result, self.loaded, self.lang):
+            self._line(line)
+
+    def _charts(self, result: RunResult) -> list[str]:
+        width = min(self.width, CHART_MAX_WIDTH)
+        groups = chart_groups(result.history, self.loaded, self.epoch_names, self.lang)
+        try:
+            return [
+                render_chart(title, xlabel, series, width, self.color)
+                for title, xlabel, series in groups
+            ]
+        except Exception as e:  # a plotting problem must not hide the results
+            print(f"{PROG}: chart unavailable: {type(e).__name__}: {e}", file=sys.stderr)
+            return []
+
+    def _images(self, result: RunResult) -> str | None:
+        images = result.records.get("sample_images")
+        if not images:
+            return None
+        try:
+            return render_samples(
+                images, result.records.get("sample_captions"), self.width, self.color
+            )
+        except ImportError:  # the image view is optional
+            return None
+        except Exception as e:
+            print(f"{PROG}: sample images unavailable: {type(e).__name__}: {e}", file=sys.stderr)
+            return None
+
+
+def summary_lines(result: RunResult, loaded: LoadedLesson, lang: str) -> list[str]:
+    """Final metrics, checks ✓/✗, status, and the traceback or hint of a run that went wrong."""
+    from tutor.quiz import format_value
+
+    lines = []
+    if result.metrics:
+        lines.append(f"final    {format_metrics(result.metrics)}")
+    if result.checks:
+        lines.append("checks")
+        for c in result.checks:
+            value = f"error: {c.error}" if c.error else format_value(c.value)
+            lines.append(f"  {'✓' if c.passed else '✗'} {c.name}: {value} (target {c.expected})")
+    elif loaded.lesson.checks and result.status != "completed":
+        lines.append(f"checks   not evaluated: the run {result.status}")
+    passed = sum(c.passed for c in result.checks)
+    checks = f", {passed}/{len(result.checks)} checks passed" if result.checks else ""
+    lines.append(f"status   {result.status}{checks}  ({result.seconds:.1f}s, {result.device})")
+    lines.append(f"dataset  {result.dataset}")
+    if result.error:
+        lines += ["", result.error]
+    if result.hint:
+        lines.append(f"hint: {result.hint}")
+    return lines
+
+
+# -- charts and pictures ---------------------------------------------------------------------
+
+Points = list[tuple[float, float]]
+
+
+def chart_groups(
+    history: Mapping[str, Points], loaded: LoadedLesson, epoch_names: set[str], lang: str
+) -> list[tuple[str, str, dict[str, Points]]]:
+    """(title, x label, label → points) for a loss chart and an accuracy chart.
+
+    Series kinds come from the lesson's ``series`` (guessed from the name otherwise).
+    Per-epoch curves are preferred; per-step ones are used when a kind has no epoch
+    curve with two points, since the two x axes (epochs, steps) cannot share a chart.
+    """
+    declared = {s.name: s for s in loaded.lesson.series}
+    groups = []
+    for kind, title in (("loss", "loss"), ("accuracy", "accuracy")):
+        names = [n for n, pts in history.items() if len(pts) >= 2 and _kind(n, declared) == kind]
+        per_epoch = [n for n in names if n in epoch_names]
+        chosen, xlabel = (per_epoch, "epoch") if per_epoch else (names, "step")
+        if chosen:
+            labels = {n: declared[n].title(lang) if n in declared else n for n in chosen}
+            groups.append((title, xlabel, {labels[n]: list(history[n]) for n in chosen}))
+    return groups
+
+
+def _kind(name: str, declared: Mapping[str, Any]) -> str:
+    if name in declared:
+        return str(declared[name].kind)
+    lowered = name.lower()
+    return "loss" if "loss" in lowered else "accuracy" if "acc" in lowered else "other"
+
+
+def thin(points: Points, limit: int = CHART_MAX_POINTS) -> Points:
+    """At most about ``limit`` evenly spaced points, always keeping the last one."""
+    if len(points) <= limit:
+        return list(points)
+    stride = math.ceil(len(points) / limit)
+    kept = list(points[::stride])
+    return kept if kept[-1] == points[-1] else [*kept, points[-1]]
+
+
+def render_chart(
+    title: str, xlabel: str, series: Mapping[str, Points], width: int, color: bool
+) -> str:
+    """A line chart as text (plotext 6 API), without colour codes unless ``color``."""
+    import plotext as plt
+
+    fig = plt.figure
+    fig.clear()
+    fig.plot_size(width, CHART_HEIGHT)
+    # "simple" colours the curves only, on the terminal's own background (light or dark).
+    fig.theme("simple" if color else "colorless")
+    for label, points in series.items():
+        xs, ys = zip(*thin(points))
+        signal_ = fig.signal(list(xs), list(ys))
+        if len(series) > 1:  # one curve: the title names it, and a legend box would hide data
+            signal_.label(label)
+        signal_.lines()
+        fig.draw(signal_)
+    if len(series) > 1:
+        _legend_in_empty_corner(fig, series, top=title != "accuracy")
+    fig.title(title if len(series) > 1 else f"{title}: {next(iter(series))}")
+    fig.label(xlabel, axis="x")
+    text = str(fig.build().string(colorless=not color))
+    # plotext pads every row to the full width; plain text does not need the trailing blanks.
+    return text.rstrip() if color else "\n".join(line.rstrip() for line in text.splitlines())
+
+
+def _legend_in_empty_corner(fig: Any, series: Mapping[str, Points], *, top: bool) -> None:
+    # Losses fall and accuracies rise, so the right end of the chart is empty at the top
+    # (losses) or at the bottom (accuracies); the default upper-left spot hides the start.
+    xs = [x for points in series.values() for x, _ in points]
+    ys = [y for points in series.values() for _, y in points]
+    y = max(ys) if top else min(ys)
+    fig.legend(x=max(xs), y=y, relative=True, ha="right", va="top" if top else "bottom")
+
+
+def render_samples(images: list[Any], captions: list[str] | None, width: int, color: bool) -> str:
+    """The run's sample pictures with captions; half blocks in colour, shade characters without."""
+    from tutor import imageview
+
+    if not color:
+        return str(imageview.render_images_ascii(images, captions, max_width=width))
+    from io import StringIO
+
+    from rich.console import Console
+
+    buffer = StringIO()
+    console = Console(file=buffer, force_terminal=True, width=width, highlight=False)
+    console.print(imageview.render_images(images, captions, max_width=width))
+    return buffer.getvalue().rstrip("\n")
