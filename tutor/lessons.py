@@ -30,6 +30,8 @@ SAFE_TAGS = {
     "tag:yaml.org,2002:" + t
     for t in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp")
 }
+# libyaml's parser is ~10x faster (dl-tutor list must be quick); same nodes and marks.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 BUILTIN_NAMES = {"dataset", "device", "status", "seconds"}
 
 
@@ -189,7 +191,7 @@ def read_yaml(file: Path) -> tuple[Any, dict[tuple[Any, ...], int]]:
     if not text.strip():
         raise LessonError([Problem(file, 1, "(file)", "empty file")])
     try:
-        documents = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+        documents = list(yaml.compose_all(text, Loader=_LOADER))
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         line = mark.line + 1 if mark else 1
@@ -375,6 +377,9 @@ def load_files(files: Iterable[Path]) -> Catalog:
             loaded = load_lesson(file)
         except LessonError as e:
             catalog.problems.extend(e.problems)
+            continue
+        except Exception as e:  # a loader bug must not hide the other lessons
+            catalog.problems.append(Problem(Path(file), 1, "(file)", f"cannot load: {e!r}"))
             continue
         first = by_id.get(loaded.id)
         if first is not None:

@@ -154,6 +154,8 @@ def run_lesson(
         status = "cancelled"
     except Diverged as e:
         status, error, hint = "diverged", str(e), DIVERGED_HINT
+    except OverflowError as e:  # plain-Python floats overflow instead of becoming inf
+        status, error, hint = "diverged", f"numbers overflowed: {e}", DIVERGED_HINT
     except Exception as e:  # lesson code can raise anything; the caller must live on
         status, error, hint = "failed", trim_traceback(e, code_path), _failure_hint(e)
     if ctx is not None:
