@@ -1,0 +1,89 @@
+"""An RNNCell learns to turn "hello" into "ohlol", one character at a time.
+
+The four letters are numbered by IDX2CHAR and fed in as one-hot vectors. The cell's
+hidden state has 4 numbers, one per letter, so we read it directly as the scores
+(logits) of the next output letter: no extra Linear layer.
+"""
+
+import torch
+from torch import nn
+
+IDX2CHAR = ["e", "h", "l", "o"]
+X_DATA = [1, 0, 2, 2, 3]  # h e l l o
+Y_DATA = [3, 1, 2, 3, 2]  # o h l o l
+
+
+def as_text(indices) -> str:
+    return "".join(IDX2CHAR[i] for i in indices)
+
+
+class CharCell(nn.Module):
+    """One RNNCell, applied to the sequence one time step per call."""
+
+    def __init__(self, input_size: int, hidden_size: int) -> None:
+        super().__init__()
+        self.hidden_size = hidden_size
+        self.rnncell = nn.RNNCell(input_size=input_size, hidden_size=hidden_size)
+
+    def forward(self, x, hidden=None):
+        # x: (batch, input_size) -> new hidden: (batch, hidden_size)
+        if hidden is None:
+            hidden = self.init_hidden(x.shape[0], x.device)
+        return self.rnncell(x, hidden)
+
+    def init_hidden(self, batch_size: int, device) -> torch.Tensor:
+        """h0: all zeros, a fresh memory at the start of every sequence."""
+        return torch.zeros(batch_size, self.hidden_size, device=device)
+
+
+def train(ctx):
+    input_size = len(IDX2CHAR)  # one-hot vectors of length 4
+    hidden_size = len(IDX2CHAR)  # the hidden state doubles as the 4 letter scores
+    batch_size = 1
+    seq_len = len(X_DATA)
+
+    # Row i of the identity matrix is the one-hot vector of letter i.
+    one_hot = torch.eye(input_size)[X_DATA]
+    inputs = one_hot.view(seq_len, batch_size, input_size).to(ctx.device)
+    labels = torch.tensor(Y_DATA).view(seq_len, 1).to(ctx.device)  # one target per step
+    ctx.record("inputs_shape", inputs.shape)
+    ctx.record("step_input_shape", inputs[0].shape)
+
+    model = CharCell(input_size, hidden_size).to(ctx.device)
+    ctx.record_model(model, inputs[0])
+    criterion = nn.CrossEntropyLoss()
+    optimizer = torch.optim.Adam(model.parameters(), lr=ctx.params.lr)
+
+    for epoch in range(1, ctx.params.epochs + 1):
+        optimizer.zero_grad()
+        hidden = model.init_hidden(batch_size, ctx.device)
+        loss = 0
+        predicted = []
+        # Walk along the sequence: the hidden state of step t is an input to step t + 1,
+        # and the losses of all steps are summed so one backward() covers the whole graph.
+        for x_t, y_t in zip(inputs, labels):
+            hidden = model(x_t, hidden)
+            loss = loss + criterion(hidden, y_t)
+            predicted.append(hidden.argmax(dim=1).item())
+        loss.backward()
+        optimizer.step()
+
+        text = as_text(predicted)
+        ctx.report_epoch(epoch, loss=loss)
+        ctx.log(f"epoch {epoch:2d}  predicted {text!r}  loss {loss.item():.4f}")
+        if epoch == 1:
+            ctx.record("epoch1_predicted", text)
+            ctx.record("epoch1_first_letter", text[0])
+            ctx.record("epoch1_correct", sum(p == y for p, y in zip(predicted, Y_DATA)))
+            ctx.record("hidden_shape", hidden.shape)
+
+    # The prediction of the trained cell (the loop above printed the one before each update).
+    with torch.no_grad():
+        hidden = model.init_hidden(batch_size, ctx.device)
+        final = []
+        for x_t in inputs:
+            hidden = model(x_t, hidden)
+            final.append(hidden.argmax(dim=1).item())
+    ctx.record("predicted", as_text(final))
+    ctx.record("final_loss", loss.item())
+    ctx.log(f"after training: 'hello' -> {as_text(final)!r}")
