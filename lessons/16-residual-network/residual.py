@@ -1,0 +1,111 @@
+"""Residual blocks on MNIST (Liu Er's ResidualBlock).
+
+A residual block computes y = F(x) with two 3x3 convolutions and returns relu(x + y):
+the input skips past the convolutions and is added back. For the sum to work, y must
+have exactly x's shape, so both convolutions keep the channels and use padding 1.
+
+    (N, 1, 28, 28) -conv1 5x5, ReLU, pool-> (N, 16, 12, 12) -rblock1-> (N, 16, 12, 12)
+                   -conv2 5x5, ReLU, pool-> (N, 32,  4,  4) -rblock2-> (N, 32,  4,  4)
+                   -flatten-> (N, 512) -Linear-> (N, 10)
+"""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader
+
+MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
+
+
+class ResidualBlock(nn.Module):
+    def __init__(self, channels):
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, channels, kernel_size=3, padding=1)
+        self.conv2 = nn.Conv2d(channels, channels, kernel_size=3, padding=1)
+
+    def forward(self, x):
+        y = F.relu(self.conv1(x))
+        y = self.conv2(y)  # no ReLU yet: activate after adding the shortcut
+        return F.relu(x + y)
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 16, kernel_size=5)
+        self.conv2 = nn.Conv2d(16, 32, kernel_size=5)
+        self.rblock1 = ResidualBlock(16)
+        self.rblock2 = ResidualBlock(32)
+        self.mp = nn.MaxPool2d(2)
+        self.linear = nn.Linear(512, 10)  # 512 = 32 * 4 * 4
+
+    def features(self, x):
+        """(N, 1, 28, 28) -> (N, 32, 4, 4)."""
+        x = self.mp(F.relu(self.conv1(x)))
+        x = self.rblock1(x)
+        x = self.mp(F.relu(self.conv2(x)))
+        x = self.rblock2(x)
+        return x
+
+    def forward(self, x):
+        batch_size = x.size(0)
+        x = self.features(x).view(batch_size, -1)
+        return self.linear(x)
+
+
+def train_one_epoch(model, loader, criterion, optimizer, ctx):
+    """One pass over the training set; returns the mean training loss."""
+    model.train()
+    total_loss = torch.zeros((), device=ctx.device)
+    for images, targets in loader:
+        images, targets = images.to(ctx.device), targets.to(ctx.device)
+        optimizer.zero_grad()
+        loss = criterion(model(images), targets)
+        loss.backward()
+        optimizer.step()
+        ctx.report_step(loss=loss)
+        total_loss += loss.detach() * len(targets)
+    return total_loss.item() / len(loader.dataset)
+
+
+def test(model, loader, device):
+    """Fraction of ``loader``'s examples classified correctly."""
+    model.eval()
+    correct = torch.zeros((), dtype=torch.long, device=device)
+    with torch.no_grad():
+        for images, targets in loader:
+            images, targets = images.to(device), targets.to(device)
+            correct += (model(images).argmax(dim=1) == targets).sum()
+    return correct.item() / len(loader.dataset)
+
+
+def train(ctx):
+    train_set, test_set = ctx.data.mnist(normalize=(MNIST_MEAN, MNIST_STD))
+    ctx.record("full_mnist", len(train_set) >= 60000)
+    ctx.log(f"training on {ctx.dataset}")
+
+    train_loader = DataLoader(train_set, batch_size=ctx.params.batch_size, shuffle=True)
+    test_loader = DataLoader(test_set, batch_size=1000)
+
+    model = Net().to(ctx.device)
+    criterion = nn.CrossEntropyLoss()
+    optimizer = torch.optim.SGD(model.parameters(), lr=ctx.params.lr, momentum=ctx.params.momentum)
+
+    # One batch through the first stages: a residual block must not change the shape.
+    images, _ = next(iter(train_loader))
+    images = images.to(ctx.device)
+    ctx.record_model(model, images)
+    with torch.no_grad():
+        x = model.mp(F.relu(model.conv1(images)))  # what rblock1 receives
+        y = model.rblock1(x)
+        ctx.record("rblock1_input_shape", x.shape)
+        ctx.record("rblock1_output_shape", y.shape)
+        ctx.record("features_shape", model.features(images).shape)
+    ctx.record("rblock1_params", sum(p.numel() for p in model.rblock1.parameters()))
+    ctx.record("n_params", sum(p.numel() for p in model.parameters()))
+
+    for epoch in range(1, ctx.params.epochs + 1):
+        train_loss = train_one_epoch(model, train_loader, criterion, optimizer, ctx)
+        accuracy = test(model, test_loader, ctx.device)
+        ctx.report_epoch(epoch, train_loss=train_loss, test_acc=accuracy)
+        ctx.log(f"epoch {epoch:2d}  train loss {train_loss:.4f}  test accuracy {accuracy:.2%}")
