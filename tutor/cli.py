@@ -61,6 +61,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "list": _cmd_list,
         "run": _cmd_run,
         "validate": _cmd_validate,
+        "progress": _cmd_progress,
+        "runs": _cmd_runs,
+        "reset": _cmd_reset,
     }
     try:
         return handlers[args.command](args)
@@ -139,6 +142,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--smoke", action="store_true", help="apply the lesson's quick 'smoke' settings first"
     )
+
+    p = sub.add_parser("progress", help="your progress in every lesson")
+    p.add_argument("--json", action="store_true", help="a JSON array, for scripts")
+
+    p = sub.add_parser("runs", help="the stored runs of a lesson, newest first")
+    p.add_argument("lesson", metavar="ID", help="lesson id (or its order number)")
+    p.add_argument("--json", action="store_true", help="a JSON array, for scripts")
+    p.add_argument("--limit", type=int, default=20, help="how many runs (default 20)")
+
+    p = sub.add_parser("reset", help="forget the progress of one lesson, or of all")
+    p.add_argument("lesson", metavar="ID", nargs="?", help="lesson id (default: every lesson)")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
     p = sub.add_parser("validate", help="check lesson files; prints file:line: field: message")
     p.add_argument(
@@ -468,7 +483,131 @@ def _run(
     with ctrl_c_cancels(cancel), quiet:
         result = run_lesson(loaded, params, sink=sink, cancel=cancel, device=device, lang=args.lang)
     sink.finish(result)
+    _store_run(result)
     return 0 if result.ok else 1
+
+
+def _store_run(result: RunResult) -> None:
+    """Headless runs count as progress too; a store problem must not fail the run."""
+    from tutor.progress import ProgressError, ProgressStore
+
+    try:
+        with ProgressStore() as store:
+            if store.recovered_message:
+                print(f"{PROG}: {store.recovered_message}", file=sys.stderr)
+            store.record_run(result)
+    except (ProgressError, OSError) as e:
+        print(f"{PROG}: could not save this run to your progress: {e}", file=sys.stderr)
+
+
+# -- progress, runs, reset ------------------------------------------------------------------
+
+
+def _open_store() -> Any:
+    from tutor.progress import ProgressStore
+
+    store = ProgressStore()
+    if store.recovered_message:
+        print(f"{PROG}: {store.recovered_message}", file=sys.stderr)
+    return store
+
+
+def _cmd_progress(args: argparse.Namespace) -> int:
+    catalog = _catalog(args)
+    with _open_store() as store:
+        rows = store.summary(
+            [
+                (x.id, x.lesson.title.get(args.lang), [q.id for q in x.lesson.quiz])
+                for x in catalog.lessons
+            ]
+        )
+    if args.json:
+        print(json.dumps([dict(vars(r)) for r in rows], ensure_ascii=False, indent=1))
+        return 0
+    marks = {"done": "✓ done", "started": "… started", "new": "  new"}
+    header = ("#", "lesson", "status", "runs", "quiz", "exercises")
+    table = [header] + [
+        (
+            str(x.lesson.order),
+            fit(r.title, 34),
+            marks[r.status],
+            str(r.runs),
+            f"{r.questions_correct}/{r.questions}",
+            f"{r.exercises_passed}/{r.exercises_tried}" if r.exercises_tried else "-",
+        )
+        for x, r in zip(catalog.lessons, rows)
+    ]
+    widths = [max(cell_width(row[i]) for row in table) for i in range(len(header))]
+    for row in table:
+        print(
+            "  ".join(
+                fit(c, w, right=i in (0, 3)) for i, (c, w) in enumerate(zip(row, widths))
+            ).rstrip()
+        )
+    return 0
+
+
+def _cmd_runs(args: argparse.Namespace) -> int:
+    catalog = _catalog(args)
+    loaded = find_lesson(catalog, args.lesson)
+    if loaded is None:
+        return _unknown_lesson(catalog, args.lesson)
+    with _open_store() as store:
+        runs = store.runs(loaded.id, limit=args.limit)
+    if args.json:
+        fields = (
+            "id",
+            "status",
+            "params",
+            "seed",
+            "device",
+            "dataset",
+            "seconds",
+            "metrics",
+            "checks",
+            "started_at",
+            "passed",
+        )
+        print(
+            json.dumps(
+                [{f: jsonable(getattr(r, f)) for f in fields} for r in runs], ensure_ascii=False
+            )
+        )
+        return 0
+    if not runs:
+        print(f"no runs of {loaded.id} yet: '{PROG} run {loaded.id}' or press r in the app")
+        return 0
+    defaults = loaded.lesson.defaults()
+    for r in runs:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.started_at))
+        changed = {k: v for k, v in r.params.items() if defaults.get(k) != v}
+        params = " ".join(f"{k}={v}" for k, v in changed.items()) or "defaults"
+        checks = sum(c.get("passed", False) for c in r.checks)
+        print(
+            f"#{r.id:<4} {when}  {r.status:<9}  checks {checks}/{len(r.checks)}  "
+            f"{format_metrics(r.metrics)}  [{params}]"
+        )
+    return 0
+
+
+def _cmd_reset(args: argparse.Namespace) -> int:
+    target = "every lesson"
+    if args.lesson:
+        loaded = find_lesson(_catalog(args), args.lesson)
+        if loaded is None:
+            return _unknown_lesson(_catalog(args), args.lesson)
+        target = loaded.id
+    if not args.yes:
+        if not sys.stdin.isatty():
+            return _fail(f"reset {target}: add --yes to confirm (no terminal to ask)")
+        answer = input(f"Forget runs, answers and exercise attempts of {target}? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("nothing changed")
+            return 1
+    with _open_store() as store:
+        store.reset(loaded.id if args.lesson else None)
+    print(f"progress of {target} cleared")
+    return 0
 
 
 @contextmanager
