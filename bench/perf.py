@@ -1,0 +1,292 @@
+"""Performance benchmark: start-up, UI responsiveness while training, throughput, memory.
+
+    .venv/bin/python bench/perf.py [--repeat 3] [--lesson cnn] [--out bench/perf.md]
+
+Every measurement runs in a fresh child process (this file re-invoked with a mode), so
+imports and peak RSS are those of that case alone. Prints a table and writes it to --out.
+Public tools only: time.perf_counter, resource.getrusage, Textual's App.run_test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+START = time.perf_counter()  # as close to process start as Python code gets
+
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def percentiles(lags: list[float]) -> dict[str, float]:
+    if not lags:
+        return {"p50": float("nan"), "p95": float("nan"), "max": float("nan")}
+    ordered = sorted(lags)
+    return {
+        "p50": ordered[len(ordered) // 2],
+        "p95": ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))],
+        "max": ordered[-1],
+    }
+
+
+# -- child modes -----------------------------------------------------------------------------
+
+
+def child_startup() -> dict[str, Any]:
+    """Time from interpreter start to the first painted screen; was torch imported by then?"""
+    from tutor.app import TutorApp
+
+    seen: dict[str, Any] = {}
+    original = TutorApp._preload_torch
+
+    def painted(self: TutorApp) -> Any:  # called right after the first refresh
+        seen.setdefault("seconds", time.perf_counter() - START)
+        seen.setdefault("torch", "torch" in sys.modules)
+        return original(self)
+
+    TutorApp._preload_torch = painted  # type: ignore[method-assign]
+
+    async def go() -> None:
+        app = TutorApp()
+        async with app.run_test(size=(80, 24)) as pilot:
+            while "seconds" not in seen:
+                await pilot.pause()
+
+    asyncio.run(go())
+    return {**seen, "rss_mb": peak_rss_mb()}
+
+
+def child_app(lesson_id: str) -> dict[str, Any]:
+    """Train ``lesson_id`` in the app; a 20 ms timer measures the event loop's lag."""
+    from tutor.app import TutorApp
+
+    lags: list[float] = []
+    import_lags: list[float] = []
+    period = 0.02
+
+    async def go() -> dict[str, Any]:
+        app = TutorApp()
+        async with app.run_test(size=(120, 40)) as pilot:
+            last = [time.perf_counter()]
+            bucket = [import_lags]
+
+            def tick() -> None:
+                now = time.perf_counter()
+                bucket[0].append(max(0.0, (now - last[0] - period) * 1000))
+                last[0] = now
+
+            app.set_interval(period, tick)
+            while not app.torch_ready_for_bench():
+                await pilot.pause(0.05)
+            bucket[0] = lags
+            await app.open_lesson(app.catalog.get(lesson_id))
+            app.start_run()
+            while app.active_run is not None:
+                await pilot.pause(0.05)
+            result = app.last_result
+        return {
+            "status": result.status,
+            "seconds": result.seconds,
+            "epochs": result.params.get("epochs"),
+            "lag": percentiles(lags),
+            "import_lag": percentiles(import_lags),
+        }
+
+    def torch_ready(app: Any) -> bool:
+        return all(w.is_finished for w in app.workers if w.group == "preload") and (
+            "torch" in sys.modules
+        )
+
+    TutorApp.torch_ready_for_bench = torch_ready  # type: ignore[attr-defined]
+    out = asyncio.run(go())
+    return {**out, "rss_mb": peak_rss_mb()}
+
+
+def child_headless(lesson_id: str) -> dict[str, Any]:
+    from tutor.cli import main
+
+    with open(os.devnull, "w") as devnull:
+        stdout, sys.stdout = sys.stdout, devnull
+        try:
+            main(["run", lesson_id, "--json", "--device", "cpu"])
+        finally:
+            sys.stdout = stdout
+    from tutor.progress import ProgressStore
+
+    with ProgressStore() as store:
+        run = store.runs(lesson_id, limit=1)[0]
+    return {
+        "status": run.status,
+        "seconds": run.seconds,
+        "epochs": run.params.get("epochs"),
+        "rss_mb": peak_rss_mb(),
+    }
+
+
+class BareContext:
+    """A do-nothing stand-in for RunContext: what the lesson code costs on its own."""
+
+    def __init__(self, params: dict[str, Any]) -> None:
+        import torch
+
+        from tutor.context import Params
+        from tutor.data import Datasets
+
+        self.params = Params(params)
+        self.device = torch.device("cpu")
+        self.cache_dir = Path(os.environ.get("DL_TUTOR_CACHE_DIR", "/tmp"))
+        self.data = Datasets(self)
+        self.cancelled = False
+
+    def use_dataset(self, name: str, note: str = "") -> None: ...
+    def report_step(self, **metrics: Any) -> None: ...
+    def report_epoch(self, epoch: int | None = None, **metrics: Any) -> None: ...
+    def record(self, name: str, value: Any) -> None: ...
+    def record_model(self, model: Any, example: Any, name: str = "model") -> None: ...
+    def log(self, *parts: Any) -> None: ...
+    def check_cancelled(self) -> None: ...
+
+
+def child_bare(lesson_id: str) -> dict[str, Any]:
+    from tutor.lessons import load_catalog
+    from tutor.runner import load_module, seed_everything
+
+    loaded = load_catalog().get(lesson_id)
+    params = loaded.lesson.defaults()
+    seed_everything(params["seed"])
+    module = load_module(loaded.code_path, loaded.id)
+    ctx = BareContext(params)
+    start = time.perf_counter()
+    getattr(module, loaded.lesson.entry)(ctx)
+    return {
+        "status": "completed",
+        "seconds": time.perf_counter() - start,
+        "epochs": params.get("epochs"),
+        "rss_mb": peak_rss_mb(),
+    }
+
+
+# -- parent ------------------------------------------------------------------------------------
+
+
+def in_child(mode: str, *args: str) -> dict[str, Any]:
+    env = {**os.environ, "DL_TUTOR_OFFLINE": "1", "DL_TUTOR_DATA_DIR": str(DATA_DIR)}
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", mode, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
+    lines = [x for x in proc.stdout.splitlines() if x.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"{mode} failed:\n{proc.stderr[-2000:]}")
+    return json.loads(lines[-1])
+
+
+DATA_DIR = Path(os.environ.get("TMPDIR", "/tmp")) / f"dl-tutor-bench-{os.getpid()}"
+
+
+def list_seconds() -> float:
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "tutor", "list"], capture_output=True, check=True, cwd=ROOT
+    )
+    return time.perf_counter() - start
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--lesson", default="cnn")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "perf.md")
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        mode, *rest = args.child
+        result = {
+            "startup": child_startup,
+            "app": child_app,
+            "headless": child_headless,
+            "bare": child_bare,
+        }[mode](*rest)
+        print(json.dumps(result))
+        return 0
+
+    n = args.repeat
+    startups = [in_child("startup") for _ in range(n)]
+    lists = [list_seconds() for _ in range(max(5, n))]
+    runs: dict[str, list[dict[str, Any]]] = {"bare": [], "headless": [], "app": []}
+    for _ in range(n):  # interleaved, so drift in machine load hits every case alike
+        for mode in runs:
+            runs[mode].append(in_child(mode, args.lesson))
+    n_train = 4000  # the offline MNIST fallback; the table says which data set ran
+
+    def throughput(mode: str) -> float:
+        return median([n_train * r["epochs"] / r["seconds"] for r in runs[mode]])
+
+    bare = throughput("bare")
+    app_lag = {k: median([r["lag"][k] for r in runs["app"]]) for k in ("p50", "p95", "max")}
+    imp_lag = {k: median([r["import_lag"][k] for r in runs["app"]]) for k in ("p50", "p95", "max")}
+    rows = [
+        ("first screen painted (s)", f"{median([s['seconds'] for s in startups]):.2f}", "≤ 0.5"),
+        ("torch imported by then", str(any(s["torch"] for s in startups)), "False"),
+        ("`dl-tutor list` wall (s)", f"{median(lists):.2f}", "≤ 0.8"),
+        (
+            "loop lag while training p50 / p95 / max (ms)",
+            f"{app_lag['p50']:.1f} / {app_lag['p95']:.1f} / {app_lag['max']:.1f}",
+            "p95 ≤ 5, max ≤ 100",
+        ),
+        (
+            "loop lag while torch imports p50 / p95 / max (ms)",
+            f"{imp_lag['p50']:.1f} / {imp_lag['p95']:.1f} / {imp_lag['max']:.1f}",
+            "",
+        ),
+        (f"throughput bare ({args.lesson}, samples/s)", f"{bare:.0f}", ""),
+        ("throughput headless / bare", f"{throughput('headless') / bare:.3f}", "≥ 0.98"),
+        ("throughput app / bare", f"{throughput('app') / bare:.3f}", "≥ 0.95"),
+        (
+            "peak RSS bare / headless / app (MB)",
+            " / ".join(
+                f"{median([r['rss_mb'] for r in runs[m]]):.0f}" for m in ("bare", "headless", "app")
+            ),
+            "app ≤ bare + 150",
+        ),
+        ("peak RSS at first screen (MB)", f"{median([s['rss_mb'] for s in startups]):.0f}", ""),
+    ]
+    lines = [
+        f"Medians of {n} runs; lesson `{args.lesson}` at default settings, offline data set, CPU; "
+        f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}, "
+        f"{time.strftime('%Y-%m-%d')}.",
+        "",
+        "| measure | value | target |",
+        "|---|---|---|",
+        *[f"| {a} | {b} | {c} |" for a, b, c in rows],
+    ]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    args.out.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
