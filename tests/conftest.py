@@ -1,0 +1,21 @@
+"""Fixtures shared by the test modules. Keep this small and general."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture
+def tutor_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """Point every dl-tutor location at ``tmp_path`` and forbid downloads.
+
+    Sets DL_TUTOR_DATA_DIR, DL_TUTOR_CACHE_DIR and DL_TUTOR_OFFLINE=1 (see tutor/paths.py);
+    returns the directory holding ``data/`` and ``cache/``.
+    """
+    monkeypatch.setenv("DL_TUTOR_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("DL_TUTOR_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("DL_TUTOR_OFFLINE", "1")
+    monkeypatch.delenv("DL_TUTOR_DATASETS", raising=False)
+    return tmp_path

@@ -1,0 +1,466 @@
+"""The Textual app driven like a learner would: keys, a real run, the quiz.
+
+Runs are real (lesson 01 is pure Python; the test lessons below are tiny). Nothing
+waits on time: a run's end is awaited through its worker, and "until the app shows
+X" loops wake on each message the app handles (see ``until``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from rich.text import Text
+from textual.pilot import Pilot
+from textual.widgets import Input, Markdown, OptionList, Static, TabbedContent
+
+from tutor import events, quiz
+from tutor.app import TutorApp
+from tutor.bridge import RunBridge
+from tutor.lessons import load_catalog
+from tutor.widgets import CodeView, LiveChart, RunLog, StatusLine, TrainingView
+
+pytestmark = pytest.mark.usefixtures("tutor_env")
+
+ROOT = Path(__file__).resolve().parents[1]
+LESSON_01 = ROOT / "lessons" / "01-gradient-descent"
+SAFETY_SECONDS = 180  # only a broken test ever gets near this; nothing waits for it
+
+LESSON_YAML = """\
+id: {id}
+order: {order}
+title: {title}
+summary: A lesson used by the app tests.
+text: Some *text* for {id}.
+code: code.py
+hyperparams:
+  - {{name: epochs, type: int, default: 3, min: 1, max: 1000}}
+  - {{name: seed, type: int, default: 0}}
+series:
+  - {{name: loss, kind: loss, per: {per}}}
+"""
+
+# Reports steps until Stop is pressed; the deadline only keeps a broken test from hanging.
+SLOW_CODE = """
+import time
+
+def train(ctx):
+    deadline = time.monotonic() + 60
+    step = 0
+    while time.monotonic() < deadline:
+        step += 1
+        ctx.report_step(loss=1.0 / step)
+        time.sleep(0.002)
+"""
+
+FAILING_CODE = """
+def train(ctx):
+    ctx.report_step(loss=1.0)
+    ctx.log("about to fail")
+    raise ValueError("boom from the lesson")
+"""
+
+DIVERGING_CODE = """
+def train(ctx):
+    for epoch in range(1, ctx.params.epochs + 1):
+        ctx.report_epoch(epoch, loss=float("nan") if epoch == 2 else 1.0 / epoch)
+"""
+
+BROKEN_YAML = """\
+id: broken
+order: 99
+titel: Misspelt field
+summary: s
+text: t
+code: code.py
+"""
+
+# Positions in the lesson list (ordered by `order`; broken files come last).
+GD, SLOW, FAILING, DIVERGING, BROKEN = range(5)
+
+
+def write_lesson(root: Path, lesson_id: str, order: int, code: str, per: str = "step") -> None:
+    directory = root / lesson_id
+    directory.mkdir(parents=True)
+    title = lesson_id.replace("-", " ").capitalize()
+    (directory / "lesson.yaml").write_text(
+        LESSON_YAML.format(id=lesson_id, order=order, title=title, per=per)
+    )
+    (directory / "code.py").write_text(textwrap.dedent(code))
+
+
+@pytest.fixture
+def lesson_dir(tmp_path: Path) -> Path:
+    root = tmp_path / "lessons"
+    write_lesson(root, "slow", 50, SLOW_CODE)
+    write_lesson(root, "failing", 51, FAILING_CODE)
+    write_lesson(root, "diverging", 52, DIVERGING_CODE, per="epoch")
+    broken = root / "broken"
+    broken.mkdir()
+    (broken / "lesson.yaml").write_text(BROKEN_YAML)
+    (broken / "code.py").write_text("def train(ctx):\n    pass\n")
+    return root
+
+
+@pytest.fixture
+def app(lesson_dir: Path) -> TutorApp:
+    return TutorApp([LESSON_01, lesson_dir], builtin=False)
+
+
+# -- helpers -------------------------------------------------------------------------
+
+
+def text_of(app: TutorApp, selector: str) -> str:
+    """The plain text a Static, Log, Markdown or the status line shows."""
+    widget = app.query_one(selector)
+    if isinstance(widget, StatusLine):
+        return widget.text
+    if isinstance(widget, RunLog):
+        return widget.text  # the lines as written, before wrapping to the pane's width
+    if isinstance(widget, Markdown):
+        return widget.source
+    assert isinstance(widget, Static), widget
+    content = widget.content
+    return content.plain if isinstance(content, Text) else str(content)
+
+
+async def until(pilot: Pilot[None], condition: Callable[[], bool], rounds: int = 5000) -> None:
+    """Let the app run until ``condition()`` holds.
+
+    Each round waits for the app to handle one more message (a run's progress, a
+    worker's state change, ...) rather than for some time to pass.
+    """
+    app = pilot.app
+    handled = asyncio.Event()
+    app.message_signal.subscribe(app, lambda _message: handled.set(), immediate=True)
+
+    async def loop() -> bool:
+        for _ in range(rounds):
+            handled.clear()
+            await pilot.pause()
+            if condition():
+                return True
+            await handled.wait()
+        return False
+
+    try:
+        reached = await asyncio.wait_for(loop(), SAFETY_SECONDS)
+    finally:
+        app.message_signal.unsubscribe(app)
+    assert reached, "the app never reached the expected state"
+
+
+async def finish_run(pilot: Pilot[None]) -> events.RunResult:
+    """Await the training worker, then let the app handle the run's last messages."""
+    app = pilot.app
+    assert isinstance(app, TutorApp)
+    await app.workers.wait_for_complete()
+    await until(pilot, lambda: app.active_run is None)
+    assert app.last_result is not None
+    return app.last_result
+
+
+async def open_by_keys(pilot: Pilot[None], index: int) -> None:
+    """Focus the lesson list (l), move to entry ``index`` with the arrows, Enter."""
+    await pilot.press("l", "home", *["down"] * index, "enter")
+    await pilot.pause()
+
+
+async def type_into(pilot: Pilot[None], selector: str, text: str) -> None:
+    """Replace an input's text by typing, as a learner would."""
+    pilot.app.query_one(selector, Input).focus()
+    await pilot.press("end", "ctrl+u", *text)
+
+
+# -- tests ---------------------------------------------------------------------------
+
+
+def test_importing_the_app_does_not_import_torch() -> None:
+    code = (
+        "import importlib,sys; importlib.import_module('tutor.app'); print('torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+async def test_pick_run_and_quiz_lesson_01_by_keyboard(app: TutorApp) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_by_keys(pilot, SLOW)  # somewhere else first, then back by keys
+        assert app.current is not None and app.current.id == "slow"
+        await open_by_keys(pilot, GD)
+        assert app.current is not None and app.current.id == "gradient-descent"
+        assert "Gradient descent by hand" in text_of(app, "#lesson-text")
+
+        # Code pane: exactly the file the runner executes, and its path.
+        await pilot.press("2")
+        assert app.query_one("#lesson-code", CodeView).code == app.current.code()
+        assert text_of(app, "#code-path") == str(app.current.code_path)
+
+        # A grounded question before any run asks for a run.
+        await pilot.press("4")
+        await type_into(pilot, "#quiz-learned-w-input", "2")
+        await pilot.press("enter")
+        assert "Run the lesson first" in text_of(app, "#quiz-learned-w-verdict")
+
+        # Printable keys typed in an input stay in the input: "r" must not start a run.
+        await pilot.press("escape", "3")
+        await type_into(pilot, "#param-epochs", "4r")
+        assert app.active_run is None
+        await type_into(pilot, "#param-epochs", "60")
+        await pilot.press("escape", "r")
+        result = await finish_run(pilot)
+
+        assert result.status == "completed" and result.params["epochs"] == 60
+        loss = app.query_one("#chart-loss", LiveChart)
+        assert loss.has_data and loss.point_count("loss") == 60
+        assert (
+            "no accuracy in this lesson" in app.query_one("#chart-accuracy", LiveChart).empty_text
+        )
+        assert "epoch 60/60" in text_of(app, "#progress")
+        assert text_of(app, "#device") == f"device: {result.device}"
+        assert "seed: 0" in text_of(app, "#seed")
+        assert "three points" in text_of(app, "#dataset")
+        assert "loss" in text_of(app, "#metrics")
+        assert "✓ w ends within 0.01 of 2.0" in text_of(app, "#checks")
+        assert "epoch  20" in text_of(app, "#run-log")  # the lesson's ctx.log lines
+        assert "Completed" in text_of(app, "#status")
+
+        # Quiz: the expected answers come from the run the app holds.
+        await pilot.press("4")
+        assert app.query_one("#main-tabs", TabbedContent).active == "pane-quiz"
+        assert "✓ w ends within" in text_of(app, "#quiz-checks")
+        values = quiz.run_values(result)
+        questions = {q.id: q for q in app.current.lesson.quiz}
+        w = quiz.expected_value(questions["learned-w"], values)
+        await type_into(pilot, "#quiz-learned-w-input", f"{w:.6f}")
+        await pilot.press("enter")
+        assert text_of(app, "#quiz-learned-w-verdict").startswith("✓ Correct")
+
+        prediction = quiz.expected_value(questions["prediction-4"], values)
+        await type_into(pilot, "#quiz-prediction-4-input", f"{prediction + 1:.4f}")
+        await pilot.click("#quiz-prediction-4-check")
+        verdict = text_of(app, "#quiz-prediction-4-verdict")
+        assert verdict.startswith("✗ Not quite") and f"{prediction:.6g}" in verdict
+
+        right = questions["too-large-lr"].answer
+        assert isinstance(right, int)
+        await type_into(pilot, "#quiz-too-large-lr-input", quiz.option_label(right))
+        await pilot.press("enter")
+        assert text_of(app, "#quiz-too-large-lr-verdict").startswith("✓ Correct")
+        assert "(± 0.01)" in text_of(app, ".question-prompt")
+
+
+async def test_stop_cancels_a_long_run_and_a_second_run_is_refused(app: TutorApp) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_by_keys(pilot, SLOW)
+        await pilot.press("r")
+        chart = app.query_one("#chart-loss", LiveChart)
+        await until(pilot, lambda: chart.point_count("loss") > 0)  # midway: points arrived
+
+        await pilot.press("r")
+        assert "Refused" in text_of(app, "#status")
+        await pilot.click("#stop")
+        result = await finish_run(pilot)
+
+        assert result.status == "cancelled"
+        assert "Cancelled" in text_of(app, "#status")
+        assert text_of(app, "#progress").startswith("cancelled")
+        assert chart.point_count("loss") == len(result.history["loss"]) > 0
+        assert "■ stopped" in text_of(app, "#run-log")
+
+
+async def test_failed_run_shows_traceback_and_the_app_keeps_working(app: TutorApp) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_by_keys(pilot, FAILING)
+        await pilot.press("r")
+        result = await finish_run(pilot)
+        assert result.status == "failed"
+        log = text_of(app, "#run-log")
+        assert "about to fail" in log
+        assert "Traceback" in log and "ValueError: boom from the lesson" in log
+        assert "Failed: ValueError: boom from the lesson" in text_of(app, "#status")
+
+        await open_by_keys(pilot, GD)
+        await pilot.press("r")
+        assert (await finish_run(pilot)).status == "completed"
+
+
+async def test_diverged_run_shows_the_hint(app: TutorApp) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_by_keys(pilot, DIVERGING)
+        await pilot.press("r")
+        result = await finish_run(pilot)
+        assert result.status == "diverged" and result.hint
+        assert result.hint in text_of(app, "#run-log")
+        assert "Diverged" in text_of(app, "#status")
+
+
+async def test_invalid_hyperparameter_is_marked_and_refused(app: TutorApp) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("3")
+        await type_into(pilot, "#param-epochs", "0")
+        await pilot.pause()
+        assert app.query_one("#param-epochs", Input).has_class("-invalid")
+        assert "below the minimum" in text_of(app, "#param-epochs-message")
+        await pilot.press("escape", "r")
+        assert app.active_run is None and app.last_result is None
+        status = text_of(app, "#status")
+        assert status.startswith("Not run") and "epochs" in status
+
+        await type_into(pilot, "#param-epochs", "abc")
+        await pilot.press("enter")  # Enter in a field runs too: refused the same way
+        assert app.active_run is None
+        assert "not a valid int" in text_of(app, "#status")
+
+
+async def test_broken_lesson_file_is_listed_with_its_problems(app: TutorApp) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        options = app.query_one("#lesson-list", OptionList)
+        last = options.get_option_at_index(options.option_count - 1)
+        assert str(last.prompt).startswith("✗ broken/lesson.yaml")
+        await open_by_keys(pilot, BROKEN)
+        problem = app.catalog.problems[0]
+        assert str(problem) in text_of(app, "#lesson-text")  # file:line: field: message
+        assert "titel" in text_of(app, "#lesson-text")
+        assert "problem" in text_of(app, "#status")
+        assert app.current is None
+        await pilot.press("r")
+        assert app.active_run is None and "open a lesson" in text_of(app, "#status")
+
+
+async def test_a_crash_outside_the_lesson_is_reported_and_the_app_lives_on(
+    app: TutorApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken_runner(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("runner bug")
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        with monkeypatch.context() as patch:
+            patch.setattr("tutor.runner.run_lesson", broken_runner)
+            await pilot.press("r")
+            await app.workers.wait_for_complete()
+            await until(pilot, lambda: "internal error" in text_of(app, "#status"))
+        assert app.active_run is None
+        await pilot.press("r")
+        assert (await finish_run(pilot)).status == "completed"
+
+
+async def test_status_says_loading_pytorch_until_the_preload_is_done(app: TutorApp) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.workers.wait_for_complete()
+        await until(pilot, lambda: app.torch_ready)
+        assert "loading PyTorch" not in text_of(app, "#status")
+
+
+async def test_quit_during_a_run_cancels_it(app: TutorApp) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_by_keys(pilot, SLOW)
+        await pilot.press("r")
+        run = app.active_run
+        assert run is not None
+        await pilot.press("q")
+    assert run.cancel.is_set()  # so the training thread ends at its next step
+
+
+@pytest.mark.parametrize("size", [(80, 24), (200, 60)])
+async def test_every_pane_renders_at_small_and_large_sizes(
+    app: TutorApp, size: tuple[int, int], tmp_path: Path
+) -> None:
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("3", "r")
+        await finish_run(pilot)
+        wide = size[0] >= 140
+        assert app.screen.has_class("-wide") == wide
+        charts = [app.query_one(f"#chart-{k}", LiveChart) for k in ("loss", "accuracy")]
+        assert charts[0].region.height >= 10
+        if wide:  # side by side
+            assert charts[0].region.y == charts[1].region.y
+        for pane in ("1", "2", "3", "4"):
+            await pilot.press(pane)
+            await pilot.pause()
+            path = app.save_screenshot(f"pane{pane}-{size[0]}x{size[1]}.svg", path=str(tmp_path))
+            assert Path(path).stat().st_size > 0
+        await pilot.press("b")  # the sidebar hides and comes back
+        assert not app.query_one("#lesson-list").display
+        await pilot.press("l")
+        assert app.query_one("#lesson-list").has_focus
+
+
+async def test_chinese_lesson_text_and_quiz() -> None:
+    app = TutorApp([LESSON_01], builtin=False, lang="zh")
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert "手写梯度下降" in text_of(app, "#lesson-text")
+        await pilot.press("4")
+        assert "梯度" in text_of(app, ".question-prompt")
+        await pilot.press("r")
+        await finish_run(pilot)
+        assert "w 最终与 2.0 相差不超过 0.01" in text_of(app, "#quiz-checks")
+
+
+async def test_reopening_a_running_lesson_replays_its_points(app: TutorApp) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_by_keys(pilot, SLOW)
+        await pilot.press("r")
+        chart = app.query_one("#chart-loss", LiveChart)
+        await until(pilot, lambda: chart.point_count("loss") > 0)
+        await open_by_keys(pilot, GD)
+        assert chart.point_count("loss") == 0 and "● " not in text_of(app, "#progress")
+        await open_by_keys(pilot, SLOW)
+        run = app.active_run
+        assert run is not None
+        assert chart.point_count("loss") == len(run.points["loss"]) > 0
+        await pilot.press("s")
+        assert (await finish_run(pilot)).status == "cancelled"
+
+
+# -- the bridge, without an app ------------------------------------------------------
+
+
+class Collector:
+    """Stands in for the widget the bridge posts to."""
+
+    def __init__(self) -> None:
+        self.messages: list[object] = []
+
+    def post_message(self, message: object) -> bool:
+        self.messages.append(message)
+        return True
+
+
+def progress(step: int) -> events.Progress:
+    return events.Progress(
+        epoch=1,
+        epochs=1,
+        step=step,
+        global_step=step,
+        elapsed=0.0,
+        points={"loss": [(float(step), 1.0 / step)]},
+        metrics={"loss": 1.0 / step},
+    )
+
+
+def test_bridge_coalesces_progress_and_keeps_every_point() -> None:
+    target = Collector()
+    loaded = load_catalog([LESSON_01], builtin=False).lessons[0]
+    bridge = RunBridge(target, 1, loaded.id)  # type: ignore[arg-type]
+    for step in range(1, 101):
+        bridge(progress(step))
+        bridge(events.EpochEnded(step, {"loss": 1.0}, 0.0))  # never a message of its own
+        bridge(events.LogLine(f"line {step}"))
+    assert len(target.messages) == 1
+    assert isinstance(target.messages[0], TrainingView.RunProgressed)
+
+    update = bridge.drain()
+    assert [x for x, _ in update.points["loss"]] == [float(s) for s in range(1, 101)]
+    assert update.logs == [f"line {s}" for s in range(1, 101)]
+    assert update.progress is not None and update.progress.global_step == 100
+
+    bridge(progress(101))  # after a drain, the next event posts again
+    assert len(target.messages) == 2
+    first, second = target.messages
+    assert isinstance(first, TrainingView.RunProgressed) and first.can_replace(second)  # type: ignore[arg-type]

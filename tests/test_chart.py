@@ -1,0 +1,117 @@
+"""LiveChart: points accumulate, the drawing fits the widget, decimation keeps the shape."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from textual.app import App, ComposeResult
+
+from tutor.widgets.chart import ChartSeries, LiveChart, decimate, render_plot
+
+
+def make_chart() -> LiveChart:
+    chart = LiveChart()
+    chart.configure("loss", [("loss", "train loss", "step"), ("test_loss", "test loss", "epoch")])
+    return chart
+
+
+def test_points_accumulate_per_series_and_clear_keeps_the_series() -> None:
+    chart = make_chart()
+    assert not chart.has_data
+    chart.add_points("loss", [(1, 0.9), (2, 0.8)])
+    chart.add_points("loss", [(3, 0.7)])
+    chart.add_points("test_loss", [(1, 0.85)])
+    assert chart.series["loss"].points == [(1.0, 0.9), (2.0, 0.8), (3.0, 0.7)]
+    assert chart.point_count() == 4 and chart.has_data
+
+    chart.add_points("lr", [(1, 0.1)])  # an undeclared name gets its own series
+    assert chart.series["lr"].per == "step"
+
+    chart.clear()
+    assert not chart.has_data and list(chart.series) == ["loss", "test_loss", "lr"]
+
+
+@pytest.mark.parametrize("size", [(60, 14), (31, 10), (120, 20)])
+def test_render_text_is_exactly_the_requested_size(size: tuple[int, int]) -> None:
+    chart = make_chart()
+    chart.add_points("loss", [(s, 1 / s) for s in range(1, 500)])
+    chart.add_points("test_loss", [(e, 0.5 / e) for e in range(1, 6)])
+    width, height = size
+    lines = chart.render_text(width, height).split("\n")
+    assert len(lines) == height
+    assert all(line.cell_len == width for line in lines)
+    assert lines[0].plain.startswith("loss")  # the legend line
+    assert "train loss" in lines[0].plain
+
+
+def test_empty_and_tiny_charts_say_so_instead_of_drawing() -> None:
+    chart = make_chart()
+    chart.empty_text = "no accuracy in this lesson"
+    text = chart.render_text(40, 6)
+    assert len(text.split("\n")) == 6 and "no accuracy in this lesson" in text.plain
+    chart.add_points("loss", [(1, 1.0), (2, 0.5)])
+    assert "too small" in chart.render_text(40, 3).plain
+
+
+def test_step_and_epoch_series_share_a_chart_on_two_x_axes() -> None:
+    series = [
+        ChartSeries("loss", "loss", "step", [(float(s), 1 / s) for s in range(1, 100)]),
+        ChartSeries("test_loss", "test", "epoch", [(1.0, 0.5), (2.0, 0.3)]),
+    ]
+    plain = "".join(ch for ch in render_plot(series, 60, 16) if ch.isprintable() or ch == "\n")
+    assert "step" in plain and "epoch" in plain
+
+
+def test_non_finite_points_are_kept_but_not_drawn() -> None:
+    chart = make_chart()
+    chart.add_points("loss", [(1, 1.0), (2, 0.5), (3, math.nan), (4, math.inf)])
+    assert chart.point_count("loss") == 4
+    assert len(chart.render_text(50, 12).split("\n")) == 12
+
+
+def test_decimate_caps_length_and_keeps_endpoints_and_extremes() -> None:
+    points = [(float(i), math.sin(i / 50)) for i in range(10_000)]
+    points[5_000] = (5_000.0, 9.0)  # a spike must survive
+    kept = decimate(points, 200)
+    assert len(kept) <= 202
+    assert kept[0] == points[0] and kept[-1] == points[-1]
+    assert (5_000.0, 9.0) in kept
+    assert [x for x, _ in kept] == sorted(x for x, _ in kept)
+    short = points[:50]
+    assert decimate(short, 200) == short
+
+
+class ChartApp(App[None]):
+    def compose(self) -> ComposeResult:
+        chart = make_chart()
+        chart.styles.width = 48
+        chart.styles.height = 12
+        yield chart
+
+
+async def test_mounted_chart_renders_its_own_size_and_redraws_only_when_dirty() -> None:
+    app = ChartApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        chart = app.query_one(LiveChart)
+        refreshes = 0
+        original = chart.refresh
+
+        def counting_refresh(*args: object, **kwargs: object) -> LiveChart:
+            nonlocal refreshes
+            refreshes += 1
+            return original(*args, **kwargs)  # type: ignore[arg-type]
+
+        chart.refresh = counting_refresh  # type: ignore[method-assign]
+        for step in range(1, 101):  # a burst of batches: no redraw per batch
+            chart.add_points("loss", [(step, 1 / step)])
+        assert refreshes == 0
+        chart.redraw_if_dirty()
+        chart.redraw_if_dirty()  # nothing new: no second redraw
+        assert refreshes == 1
+        await pilot.pause()
+
+        text = chart.render()
+        lines = text.split("\n")
+        assert (len(lines), lines[0].cell_len) == (12, 48)
+        assert chart.point_count("loss") == 100

@@ -1,0 +1,19 @@
+"""The app's widgets. They display and collect input; training and grading live elsewhere."""
+
+from tutor.widgets.chart import LiveChart
+from tutor.widgets.code_view import CodeView
+from tutor.widgets.lesson_list import LessonList
+from tutor.widgets.quiz import QuizView
+from tutor.widgets.run_log import RunLog
+from tutor.widgets.status import StatusLine
+from tutor.widgets.training import TrainingView
+
+__all__ = [
+    "CodeView",
+    "LessonList",
+    "LiveChart",
+    "QuizView",
+    "RunLog",
+    "StatusLine",
+    "TrainingView",
+]

@@ -1,0 +1,257 @@
+"""A live line chart: series points in plain lists, drawn with plotext.
+
+This is the only module that knows about plotext, so the drawing backend can be
+swapped without touching the app. Points arrive in batches (``add_points``) as
+often as the run reports them; the widget only marks itself dirty and a timer
+redraws at most ``REDRAW_INTERVAL`` times a second, whatever the message rate.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import plotext as plt
+from rich.style import Style
+from rich.text import Text
+from textual.widget import Widget
+
+Per = Literal["step", "epoch"]
+Point = tuple[float, float]
+
+# plotext draws on one global figure; every build must hold this lock so two charts
+# (or another thread using plotext) never interleave their settings.
+PLOT_LOCK = threading.Lock()
+
+# Colours (256-colour codes) of successive series, given to each curve explicitly and
+# used by our legend line, so swatches match curves even when a series has no points yet.
+PALETTE = (12, 10, 9, 14, 13, 11, 3, 5)
+# plotext's theme without canvas or frame colours: the chart sits on the Textual background.
+_THEME = "simple"
+
+MIN_PLOT_WIDTH = 20
+MIN_PLOT_HEIGHT = 4
+
+
+@dataclass
+class ChartSeries:
+    name: str
+    label: str
+    per: Per = "step"
+    points: list[Point] = field(default_factory=list)
+
+
+def decimate(points: Sequence[Point], max_points: int) -> list[Point]:
+    """At most about ``max_points`` points that look like ``points`` when drawn.
+
+    Each bucket keeps its lowest and highest point (in x order), so spikes in a noisy
+    loss survive; the first and last points are always kept so the curve spans the
+    whole run. The full data stays in the chart; this is only what gets drawn.
+    """
+    n = len(points)
+    if n <= max(max_points, 2):
+        return list(points)
+    inner = points[1:-1]
+    buckets = max(1, (max_points - 2) // 2)
+    size = math.ceil(len(inner) / buckets)
+    kept: list[Point] = [points[0]]
+    for start in range(0, len(inner), size):
+        bucket = inner[start : start + size]
+        lo = min(range(len(bucket)), key=lambda i: bucket[i][1])
+        hi = max(range(len(bucket)), key=lambda i: bucket[i][1])
+        kept.extend(bucket[i] for i in sorted({lo, hi}))
+    kept.append(points[-1])
+    return kept
+
+
+def _finite(points: Iterable[Point]) -> tuple[list[float], list[float]]:
+    # A diverged run's history ends in NaN/inf; plotext cannot place those.
+    pairs = [(x, y) for x, y in points if math.isfinite(x) and math.isfinite(y)]
+    return [p[0] for p in pairs], [p[1] for p in pairs]
+
+
+def render_plot(
+    series: Sequence[ChartSeries],
+    width: int,
+    height: int,
+    *,
+    y_range: tuple[float, float] | None = None,
+    epochs: int | None = None,
+) -> str:
+    """The plotext drawing of ``series`` as an ANSI string of exactly ``height`` lines.
+
+    Step-level and epoch-level series can share a chart (train loss per step, test loss
+    per epoch): steps use the lower x axis and epochs the upper one, each labelled.
+    ``y_range`` fixes the y axis when every value lies in it (accuracy: 0..1); ``epochs``
+    fixes the epoch axis to 1..epochs so a run's curve grows from left to right.
+    """
+    pers = {s.per for s in series if s.points}
+    mixed = len(pers) == 2
+    max_points = max(8, width * 4)  # plotext's block markers hold 2×2 dots per cell
+    with PLOT_LOCK:
+        fig = plt.figure
+        fig.clear()
+        fig.plot_size(width, height)
+        fig.theme(_THEME)
+        for i, s in enumerate(series):
+            xs, ys = _finite(decimate(s.points, max_points))
+            if not xs:
+                continue
+            side = "upper" if mixed and s.per == "epoch" else "lower"
+            colour = plt.marker(pixel=plt.pixel(foreground=PALETTE[i % len(PALETTE)]))
+            signal = fig.signal(xs, ys, marker=colour, xside=side)
+            signal.lines()
+            fig.draw(signal)
+        if mixed:
+            fig.label("step", axis="x", side="lower")
+            fig.label("epoch", axis="x", side="upper")
+        else:
+            fig.label(next(iter(pers), "step"), axis="x")
+        if epochs and epochs > 1 and "epoch" in pers:
+            fig.ruler("x", "upper" if mixed else "lower").lim(1, epochs)
+        if y_range is not None:
+            ys = [y for s in series for _, y in s.points if math.isfinite(y)]
+            if ys and y_range[0] <= min(ys) and max(ys) <= y_range[1]:
+                fig.ruler("y").lim(*y_range)
+        fig.legend(active=False)  # our own legend line: plotext's box would hide the curve
+        return fig.build().string()
+
+
+class LiveChart(Widget):
+    """A line chart of one or more named series that grows while a run reports points."""
+
+    REDRAW_INTERVAL = 0.1  # seconds; the run reports ≤ 10 times a second too
+
+    def __init__(
+        self,
+        title: str = "",
+        *,
+        empty_text: str = "no points yet",
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.title = title
+        self.empty_text = empty_text
+        self._series: dict[str, ChartSeries] = {}
+        self.y_range: tuple[float, float] | None = None
+        self.epochs: int | None = None
+        self._dirty = False
+        self._cache: tuple[tuple[int, int], Text] | None = None
+
+    def on_mount(self) -> None:
+        self.set_interval(self.REDRAW_INTERVAL, self.redraw_if_dirty)
+
+    # -- data -------------------------------------------------------------------------
+
+    def configure(
+        self,
+        title: str,
+        series: Iterable[tuple[str, str, Per]],
+        *,
+        empty_text: str | None = None,
+        y_range: tuple[float, float] | None = None,
+    ) -> None:
+        """Start over with these series (name, label, per): a new lesson or a new run."""
+        self.title = title
+        self._series = {name: ChartSeries(name, label, per) for name, label, per in series}
+        if empty_text is not None:
+            self.empty_text = empty_text
+        self.y_range = y_range
+        self.epochs = None
+        self._changed()
+
+    def set_epochs(self, epochs: int | None) -> None:
+        """How many epochs the run has: the epoch axis then spans all of them from the start."""
+        if epochs != self.epochs:
+            self.epochs = epochs
+            self._changed()
+
+    def add_points(self, name: str, points: Iterable[Point]) -> None:
+        """Append points to a series (created on first use, counted per step)."""
+        series = self._series.get(name)
+        if series is None:
+            series = self._series[name] = ChartSeries(name, name)
+        before = len(series.points)
+        series.points.extend((float(x), float(y)) for x, y in points)
+        if len(series.points) != before:
+            self._changed()
+
+    def clear(self) -> None:
+        """Drop every point, keep the series (a new run of the same lesson)."""
+        for series in self._series.values():
+            series.points.clear()
+        self._changed()
+
+    @property
+    def series(self) -> dict[str, ChartSeries]:
+        return self._series
+
+    @property
+    def has_data(self) -> bool:
+        return any(s.points for s in self._series.values())
+
+    def point_count(self, name: str | None = None) -> int:
+        if name is not None:
+            return len(self._series[name].points) if name in self._series else 0
+        return sum(len(s.points) for s in self._series.values())
+
+    # -- drawing ----------------------------------------------------------------------
+
+    def _changed(self) -> None:
+        # Only mark: the timer redraws, so a burst of batches costs one plotext build.
+        self._dirty = True
+
+    def redraw_if_dirty(self) -> None:
+        """Redraw if points arrived since the last redraw (the timer calls this)."""
+        if self._dirty:
+            self._dirty = False
+            self._cache = None
+            self.refresh()
+
+    def render(self) -> Text:
+        size = (self.content_size.width, self.content_size.height)
+        if self._cache is None or self._cache[0] != size:
+            self._cache = (size, self.render_text(*size))
+        return self._cache[1]
+
+    def legend(self) -> Text:
+        """The title and one coloured swatch per series, e.g. ``loss  ━ train  ━ test``."""
+        line = Text()
+        line.append(self.title, style="bold")
+        for i, series in enumerate(self._series.values()):
+            line.append("  ━ ", style=Style(color=f"color({PALETTE[i % len(PALETTE)]})"))
+            line.append(series.label)
+            if series.points:
+                line.append(f" {series.points[-1][1]:.4g}", style="dim")
+        return line
+
+    def render_text(self, width: int, height: int) -> Text:
+        """The whole chart (legend line + plot) as exactly ``height`` lines of ``width`` cells."""
+        if width <= 0 or height <= 0:
+            return Text()
+        header = self.legend()
+        header.truncate(width, overflow="ellipsis", pad=True)
+        plot_height = height - 1
+        if not self.has_data or width < MIN_PLOT_WIDTH or plot_height < MIN_PLOT_HEIGHT:
+            message = self.empty_text if not self.has_data else "(too small to draw)"
+            body = [Text(message if row == plot_height // 2 else "") for row in range(plot_height)]
+            for row in body:
+                row.align("center", width)
+            return Text("\n").join([header, *body])
+        ansi = render_plot(
+            list(self._series.values()),
+            width,
+            plot_height,
+            y_range=self.y_range,
+            epochs=self.epochs,
+        )
+        rows = Text.from_ansi(ansi).split("\n")[:plot_height]
+        for row in rows:
+            row.truncate(width, pad=True)
+        rows += [Text(" " * width)] * (plot_height - len(rows))
+        return Text("\n").join([header, *rows])

@@ -1,0 +1,475 @@
+"""The Train pane: the hyperparameter form, Run/Stop, live charts and what a run produced.
+
+The view only displays: the app decides when a run may start, the runner trains,
+and the bridge (:mod:`tutor.bridge`) delivers the run's messages, which are
+nested here because they describe what happens in this view.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Container, Horizontal, VerticalScroll
+from textual.message import Message
+from textual.validation import ValidationResult, Validator
+from textual.widgets import Button, Input, Label, Static
+
+from tutor import events
+from tutor.events import CheckResult, RunResult
+from tutor.modelview import format_summary
+from tutor.quiz import format_value
+from tutor.schema import Hyperparam, Lesson
+from tutor.widgets.chart import LiveChart
+from tutor.widgets.run_log import RunLog
+
+if TYPE_CHECKING:
+    from tutor.bridge import RunBridge, RunUpdate
+
+Point = tuple[float, float]
+CHART_KINDS = ("loss", "accuracy", "other")
+NO_DATASET = "chosen by the lesson code"  # until the run says (ctx.data / use_dataset)
+
+
+class HyperparamValidator(Validator):
+    """Checks an input with the lesson's own rules (``Hyperparam.parse``), message included."""
+
+    def __init__(self, spec: Hyperparam) -> None:
+        super().__init__()
+        self.spec = spec
+
+    def validate(self, value: str) -> ValidationResult:
+        try:
+            self.spec.parse(value)
+        except ValueError as e:
+            return self.failure(str(e))
+        return self.success()
+
+
+def format_progress(progress: events.Progress, done: bool = False) -> str:
+    """``epoch 3/10 · step 120 · 4.2 s``; after the last epoch, the epoch count completed."""
+    epoch = progress.epoch
+    # report_epoch moves on to the next epoch: with no step in it yet, the last one is complete.
+    finished_epoch = progress.step == 0 and epoch > 1
+    past_the_end = done and progress.epochs is not None and epoch > progress.epochs
+    if finished_epoch or past_the_end:
+        epoch -= 1
+    total = f"/{progress.epochs}" if progress.epochs else ""
+    steps = f" · step {progress.global_step}" if progress.global_step else ""  # epoch-only lessons
+    return f"epoch {epoch}{total}{steps} · {progress.elapsed:.1f} s"
+
+
+def format_metrics(metrics: Mapping[str, float]) -> Text:
+    text = Text()
+    for i, (name, value) in enumerate(metrics.items()):
+        if i:
+            text.append("   ")
+        text.append(name, style="bold")
+        text.append(f" {format_value(value)}")
+    return text or Text("no metrics yet", style="dim")
+
+
+def format_checks(checks: Iterable[CheckResult], pending: Iterable[str] = ()) -> Text:
+    """One line per outcome check: ``✓ name  0.0003  (target ≤ 0.01)``."""
+    text = Text()
+    for check in checks:
+        if text:
+            text.append("\n")
+        text.append("✓ " if check.passed else "✗ ", style="green" if check.passed else "red")
+        text.append(check.name)
+        if check.error:
+            text.append(f"  {check.error}", style="red")
+        else:
+            text.append(f"  {format_value(check.value)}", style="bold")
+        text.append(f"  (target {check.expected})", style="dim")
+    for name in pending:
+        if text:
+            text.append("\n")
+        text.append(f"· {name}", style="dim")
+    return text
+
+
+class TrainingView(VerticalScroll):
+    """Everything about training the open lesson; scrolls on small terminals."""
+
+    # -- messages: from the learner ---------------------------------------------------
+
+    class RunRequested(Message):
+        """Run was pressed (button, or Enter in a hyperparameter input)."""
+
+    class StopRequested(Message):
+        """Stop was pressed."""
+
+    # -- messages: from the run (posted by tutor.bridge.RunBridge on the worker thread) ---
+
+    class RunStarted(Message):
+        """The runner resolved the device and is about to call the lesson's code."""
+
+        def __init__(self, bridge: RunBridge, info: events.RunStarted) -> None:
+            super().__init__()
+            self.bridge = bridge
+            self.info = info
+
+    class DatasetChosen(Message):
+        """The lesson code said which dataset it trains on (``ctx.data``)."""
+
+        def __init__(self, bridge: RunBridge, dataset: str, note: str) -> None:
+            super().__init__()
+            self.bridge = bridge
+            self.dataset = dataset
+            self.note = note
+
+    class RunProgressed(Message):
+        """New points, log lines or progress wait in ``bridge.drain()``.
+
+        Carries no data itself, so merging two of them loses nothing: whichever is
+        handled drains everything accumulated so far.
+        """
+
+        def __init__(self, bridge: RunBridge) -> None:
+            super().__init__()
+            self.bridge = bridge
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, TrainingView.RunProgressed) and message.bridge is self.bridge
+
+    class RunFinished(Message):
+        """The run ended (completed, cancelled, diverged or failed): ``result`` says how."""
+
+        def __init__(self, bridge: RunBridge, result: RunResult) -> None:
+            super().__init__()
+            self.bridge = bridge
+            self.result = result
+
+    # -------------------------------------------------------------------------------------
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._lesson: Lesson | None = None
+        self._lang = "en"
+        self._chart_of: dict[str, LiveChart] = {}  # series name → the chart that draws it
+
+    def compose(self) -> ComposeResult:
+        yield Static("Edit a value, then Enter or r runs the lesson.", id="form-hint", markup=False)
+        yield Container(id="param-form")
+        # Everything about the run, Run/Stop first: on Run this section is scrolled to the
+        # top, so a small terminal shows the buttons, progress and curves, not the form.
+        with Container(id="run-view"):
+            with Horizontal(id="run-controls"):
+                yield Button("▶ Run", id="run", variant="success", tooltip="Run the lesson (r)")
+                yield Button(
+                    "■ Stop", id="stop", variant="error", disabled=True, tooltip="Stop (s)"
+                )
+                yield Static("not run yet", id="progress", markup=False)
+            with Horizontal(id="run-info"):
+                yield Static("device: –", id="device", markup=False)
+                yield Static("seed: –", id="seed", markup=False)
+                yield Static("dataset: –", id="dataset", markup=False)
+            with Container(id="charts"):  # stacked; side by side on wide screens
+                yield LiveChart("loss", id="chart-loss", classes="chart")
+                yield LiveChart("accuracy", id="chart-accuracy", classes="chart")
+                yield LiveChart("other curves", id="chart-other", classes="chart")
+            yield Static("", id="metrics", markup=False)
+            yield Static("", id="checks", markup=False)
+            yield RunLog(id="run-log", max_lines=5000)
+            yield Static("", id="model-view", markup=False)
+            yield Static("", id="image-view", markup=False)
+
+    # -- the lesson -------------------------------------------------------------------
+
+    async def show_lesson(
+        self, lesson: Lesson | None, values: Mapping[str, Any] | None = None, lang: str = "en"
+    ) -> None:
+        """Rebuild the form and empty the run displays for ``lesson`` (None: no lesson open)."""
+        self._lesson, self._lang = lesson, lang
+        self.set_running(False)  # a run of another lesson may go on; this view is not it
+        form = self.query_one("#param-form", Container)
+        await form.remove_children()  # awaited: the new inputs reuse the same ids
+        if lesson is None:
+            self._configure_charts(None)
+            self.reset_run_display("open a lesson from the list")
+            return
+        values = {**lesson.defaults(), **(values or {})}
+        rows = [self._param_row(spec, values[spec.name]) for spec in lesson.hyperparams]
+        if rows:
+            await form.mount_all(rows)
+        self._configure_charts(lesson)
+        dataset = lesson.dataset.get(lang) if lesson.dataset else NO_DATASET
+        self.reset_run_display("not run yet", dataset=dataset, seed=values.get("seed"))
+        self.query_one("#checks", Static).update(
+            format_checks([], pending=[c.name.get(lang) for c in lesson.checks])
+            or Text("this lesson has no outcome checks", style="dim")
+        )
+
+    def _param_row(self, spec: Hyperparam, value: Any) -> Horizontal:
+        help_text = f"{spec.range_text()}" + (
+            f" · {spec.help.get(self._lang)}" if spec.help else ""
+        )
+        return Horizontal(
+            Label(spec.name, classes="param-name"),
+            Input(
+                str(value),
+                placeholder=spec.range_text(),
+                id=f"param-{spec.name}",
+                classes="param-input",
+                validators=[HyperparamValidator(spec)],
+                validate_on=["changed", "submitted"],
+                tooltip=help_text,
+            ),
+            Static(
+                help_text, id=f"param-{spec.name}-message", classes="param-message", markup=False
+            ),
+            classes="param-row",
+        )
+
+    def _configure_charts(self, lesson: Lesson | None) -> None:
+        self._chart_of = {}
+        series = lesson.series if lesson else []
+        for kind in CHART_KINDS:
+            chart = self.query_one(f"#chart-{kind}", LiveChart)
+            mine = [s for s in series if s.kind == kind]
+            empty = f"no {kind} in this lesson" if not mine else "press r to run and watch it learn"
+            title = "other curves" if kind == "other" else kind
+            chart.configure(
+                title,
+                [(s.name, s.title(self._lang), s.per) for s in mine],
+                empty_text=empty,
+                y_range=(0.0, 1.0) if kind == "accuracy" else None,  # used only if values fit
+            )
+            for s in mine:
+                self._chart_of[s.name] = chart
+            # A chart with nothing to draw shrinks to its message instead of 13 empty rows.
+            chart.set_class(not mine, "-unused")
+            if kind == "other":  # only lessons with extra curves (lesson 1's w) get this chart
+                chart.display = bool(mine)
+
+    def param_values(self) -> dict[str, str]:
+        """The raw text of every hyperparameter input, by name."""
+        return {
+            i.id.removeprefix("param-"): i.value
+            for i in self.query(".param-input").results(Input)
+            if i.id
+        }
+
+    def validate_params(self) -> list[tuple[str, str]]:
+        """Validate every input (marking bad ones red) and return ``(name, message)`` failures."""
+        failures = []
+        for field in self.query(".param-input").results(Input):
+            result = field.validate(field.value)
+            self._show_validation(field, result)
+            if result is not None and not result.is_valid and field.id:
+                failures.append(
+                    (field.id.removeprefix("param-"), "; ".join(result.failure_descriptions))
+                )
+        return failures
+
+    def _show_validation(self, field: Input, result: ValidationResult | None) -> None:
+        name = (field.id or "").removeprefix("param-")
+        spec = self._lesson.hyperparam(name) if self._lesson else None
+        message = self.query_one(f"#param-{name}-message", Static)
+        if result is not None and not result.is_valid:
+            message.update(Text("; ".join(result.failure_descriptions)))
+            message.add_class("-error")
+        elif spec is not None:
+            message.update(
+                spec.range_text() + (f" · {spec.help.get(self._lang)}" if spec.help else "")
+            )
+            message.remove_class("-error")
+
+    @on(Input.Changed, ".param-input")
+    def _param_changed(self, event: Input.Changed) -> None:
+        self._show_validation(event.input, event.validation_result)
+
+    @on(Input.Submitted, ".param-input")
+    def _param_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        # Leave the field so single keys (s to stop, 1-4) work during the run; a refused
+        # run puts the focus back on the field at fault.
+        self.focus()
+        self.post_message(self.RunRequested())
+
+    @on(Button.Pressed, "#run")
+    def _run_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.post_message(self.RunRequested())
+
+    @on(Button.Pressed, "#stop")
+    def _stop_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.post_message(self.StopRequested())
+
+    # -- a run ------------------------------------------------------------------------
+
+    def reset_run_display(
+        self,
+        progress: str,
+        *,
+        dataset: str | None = None,
+        seed: Any = None,
+        device: str | None = None,
+    ) -> None:
+        for chart in self.query(".chart").results(LiveChart):
+            chart.clear()
+        self.query_one("#run-log", RunLog).reset()
+        self.query_one("#progress", Static).update(progress)
+        self.query_one("#metrics", Static).update(format_metrics({}))
+        self.query_one("#device", Static).update(f"device: {device or '–'}")
+        self.query_one("#seed", Static).update(f"seed: {'–' if seed is None else seed}")
+        self.query_one("#dataset", Static).update(f"dataset: {dataset or '–'}")
+        self.query_one("#checks", Static).update("")
+        for view_id in ("#model-view", "#image-view"):
+            view = self.query_one(view_id, Static)
+            view.update("")
+            view.display = False
+
+    def set_running(self, running: bool) -> None:
+        self.query_one("#stop", Button).disabled = not running
+        self.set_class(running, "-running")
+
+    def begin_run(self, params: Mapping[str, Any]) -> None:
+        """A run was accepted: empty the displays and bring the charts into view."""
+        lesson = self._lesson
+        dataset = lesson.dataset.get(self._lang) if lesson and lesson.dataset else NO_DATASET
+        self.reset_run_display(
+            "starting (loading PyTorch and the lesson code)…",
+            dataset=dataset,
+            seed=params.get("seed"),
+        )
+        self.query_one("#checks", Static).update(
+            Text("measured when the run completes", style="dim")
+        )
+        self.set_running(True)
+        self._say_in_charts("waiting for the first points…")
+        self.log_lines([f"▶ {', '.join(f'{k}={v}' for k, v in params.items())}"])
+        # On a small terminal the form fills the first screen; the curves are what to watch.
+        # After the refresh: a form mounted a moment ago may not have its final layout yet.
+        self.call_after_refresh(
+            self.scroll_to_widget, self.query_one("#run-view"), top=True, animate=False
+        )
+
+    def show_started(self, info: events.RunStarted) -> None:
+        self.query_one("#device", Static).update(f"device: {info.device}")
+        self.query_one("#seed", Static).update(
+            f"seed: {'none' if info.seed is None else info.seed}"
+        )
+        epochs = f"epoch 1/{info.epochs} · " if info.epochs else ""
+        self.query_one("#progress", Static).update(f"{epochs}running…")
+        self.set_epochs(info.epochs)
+
+    def set_epochs(self, epochs: int | None) -> None:
+        for chart in self.query(".chart").results(LiveChart):
+            chart.set_epochs(epochs)
+
+    def show_dataset(self, name: str, note: str = "") -> None:
+        # The note can be a sentence ("MNIST not downloaded: offline"): the log has room.
+        self.query_one("#dataset", Static).update(f"dataset: {name}")
+        if note:
+            self.log_lines([f"dataset: {name}: {note}"])
+
+    def _say_in_charts(self, text: str) -> None:
+        """The message charts of this lesson show while they have no points."""
+        for chart in self.query(".chart").results(LiveChart):
+            if not chart.has_class("-unused"):
+                chart.empty_text = text
+                chart.refresh()
+
+    def add_points(self, points: Mapping[str, list[Point]]) -> None:
+        for name, pts in points.items():
+            chart = self._chart_of.get(name)
+            if chart is not None and pts:
+                chart.add_points(name, pts)
+
+    def log_lines(self, lines: Iterable[str]) -> None:
+        self.query_one("#run-log", RunLog).add_lines(lines)
+
+    def apply_update(self, update: RunUpdate) -> None:
+        """Show what the run produced since the last update (points, log, progress)."""
+        self.add_points(update.points)
+        self.log_lines(update.logs)
+        if update.progress is not None:
+            self.query_one("#progress", Static).update(format_progress(update.progress))
+            self.query_one("#metrics", Static).update(format_metrics(update.progress.metrics))
+
+    def show_result(self, result: RunResult, last_progress: events.Progress | None) -> None:
+        """The run ended: final numbers, checks, errors, and the model and image views."""
+        self.set_running(False)
+        self._say_in_charts(f"no points: the run {result.status} before reporting any")
+        # The result's history is every point the run flushed: the authoritative curves.
+        for chart in self.query(".chart").results(LiveChart):
+            chart.clear()
+        self.add_points(result.history)
+        epochs = result.params.get("epochs")
+        self.set_epochs(epochs if isinstance(epochs, int) else None)
+        where = (
+            format_progress(last_progress, done=True)
+            if last_progress
+            else f"{result.seconds:.1f} s"
+        )
+        self.query_one("#progress", Static).update(f"{result.status} · {where}")
+        self.query_one("#metrics", Static).update(format_metrics(result.metrics))
+        self.query_one("#device", Static).update(f"device: {result.device}")
+        self.query_one("#dataset", Static).update(f"dataset: {result.dataset}")
+        checks = self.query_one("#checks", Static)
+        if result.status == "completed":
+            checks.update(format_checks(result.checks) or Text("no outcome checks", style="dim"))
+        else:
+            checks.update(
+                Text(
+                    f"checks are measured on completed runs (this one {result.status})", style="dim"
+                )
+            )
+        log = self.query_one("#run-log", RunLog)
+        if result.status == "failed":
+            log.add_lines(
+                ["✗ the lesson code raised an error:", *(result.error or "").splitlines()]
+            )
+        elif result.status == "diverged":
+            log.add_lines([f"✗ diverged: {result.error}"])
+        elif result.status == "cancelled":
+            log.add_lines(["■ stopped"])
+        else:
+            log.add_lines([f"✓ completed in {result.seconds:.2f} s"])
+        if result.hint:
+            log.add_lines([f"hint: {result.hint}"])
+        if result.status in ("failed", "diverged"):  # what went wrong matters more than curves
+            self.call_after_refresh(self.scroll_to_widget, log, animate=False)
+        self._show_models(result.records)
+        self._show_images(result.records)
+
+    def _show_models(self, records: Mapping[str, Any]) -> None:
+        view = self.query_one("#model-view", Static)
+        tables = [
+            f"model {name!r}\n{format_summary(value)}"
+            for name, value in records.items()
+            if isinstance(value, dict) and isinstance(value.get("layers"), list)
+        ]
+        view.update(Text("\n\n".join(tables)))
+        view.display = bool(tables)
+
+    def _show_images(self, records: Mapping[str, Any]) -> None:
+        view = self.query_one("#image-view", Static)
+        images, captions = records.get("sample_images"), records.get("sample_captions")
+        view.display = False
+        if not images:
+            return
+        try:
+            from tutor.imageview import render_images  # another module; absent in older trees
+        except ImportError:
+            return
+        width = max(20, (self.scrollable_content_region.width or 80) - 2)
+        # 28×28 digits are 28 columns each: halve them on narrow panes so several fit a row.
+        downsample = 1 if width >= 90 else 2
+        try:
+            picture = render_images(
+                list(images),
+                list(captions) if captions else None,
+                max_width=width,
+                downsample=downsample,
+            )
+        except Exception as e:  # a bad recording must not take the result view down
+            picture = Text(f"cannot draw sample_images: {e}", style="red")
+        view.update(Text("sample images\n", style="bold") + picture)
+        view.display = True
