@@ -7,9 +7,11 @@ from pathlib import Path
 import pytest
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def tutor_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """Point every dl-tutor location at ``tmp_path`` and forbid downloads.
+
+    Autouse: no test may touch the real user's progress, cache or the network.
 
     Sets DL_TUTOR_DATA_DIR, DL_TUTOR_CACHE_DIR and DL_TUTOR_OFFLINE=1 (see tutor/paths.py);
     returns the directory holding ``data/`` and ``cache/``.

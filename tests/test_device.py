@@ -32,3 +32,17 @@ def test_resolve_on_this_machine_gives_a_usable_device() -> None:
     device = resolve("cpu")
     assert torch.zeros(2).to(device).device.type == "cpu"
     assert describe(device) == "cpu"
+
+
+def test_prepare_enables_cudnn_benchmark_only_for_cuda(monkeypatch: pytest.MonkeyPatch) -> None:
+    from types import SimpleNamespace
+
+    import torch
+
+    from tutor.device import prepare
+
+    monkeypatch.setattr(torch.backends.cudnn, "benchmark", False)
+    prepare(SimpleNamespace(type="cpu"))
+    assert torch.backends.cudnn.benchmark is False
+    prepare(SimpleNamespace(type="cuda"))
+    assert torch.backends.cudnn.benchmark is True

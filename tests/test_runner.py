@@ -189,3 +189,13 @@ def test_first_lesson_passes_its_checks() -> None:
     result = run_lesson(load_catalog().get("gradient-descent"), device="cpu")
     assert result.ok
     assert result.records["grad_at_w1"] == pytest.approx(-28 / 3)
+
+
+def test_cuda_out_of_memory_suggests_a_smaller_batch(tmp_path: Path) -> None:
+    code = """
+def train(ctx):
+    raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+"""
+    result = run_lesson(lesson_with(tmp_path, code, "oom"), device="cpu")
+    assert result.status == "failed"
+    assert "batch_size" in result.hint and "cpu" in result.hint

@@ -47,3 +47,12 @@ def describe(device: Any) -> str:
         used = torch.cuda.memory_allocated(index) / 2**30
         return f"cuda:{index} ({props.name}, {used:.1f}/{props.total_memory / 2**30:.1f} GiB)"
     return str(device)
+
+
+def prepare(device: Any) -> None:
+    """Per-device settings before training. On CUDA, let cuDNN pick the fastest convolution
+    algorithms for the (fixed) input shapes lessons use; a no-op elsewhere."""
+    import torch
+
+    if getattr(device, "type", str(device)) == "cuda":
+        torch.backends.cudnn.benchmark = True

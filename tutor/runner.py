@@ -125,6 +125,7 @@ def run_lesson(
         from tutor import device as devices
 
         torch_device = devices.resolve(device)
+        devices.prepare(torch_device)
         device_name = str(torch_device)
         if threads:
             import torch
