@@ -1,7 +1,7 @@
 """Every built-in lesson trains for real and its quiz and checks resolve against the run.
 
-CI runs each lesson with its ``smoke`` overrides (few epochs). The accuracy targets at
-default settings are the ``slow`` tests: ``pytest -m slow`` (see README, "Benchmarks").
+CI runs each lesson with its ``smoke`` overrides (few epochs), and at default settings where
+every check must pass (marked ``slow``: ``pytest -m "not slow"`` skips them).
 """
 
 from __future__ import annotations
