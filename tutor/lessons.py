@@ -22,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 
 from tutor import expr
 from tutor.paths import builtin_lessons_dir
-from tutor.schema import Check, Hyperparam, Lesson, Question, Series, Text
+from tutor.schema import Check, Exercise, Hyperparam, Lesson, Question, Series, Text
 
 MAX_FILE_BYTES = 256 * 1024
 MAX_NODES = 20_000  # values after alias expansion; stops "billion laughs"
@@ -230,6 +230,7 @@ _SECTION_MODELS: dict[str, type[BaseModel]] = {
     "series": Series,
     "checks": Check,
     "quiz": Question,
+    "exercises": Exercise,
 }
 
 
@@ -350,6 +351,12 @@ def load_lesson(file: Path) -> LoadedLesson:
                             f"refers to {name!r}, which the code never records or reports{hint}",
                         )
                     )
+        if lesson.exercises:  # each target must exist in the code and fit its cases
+            from tutor.exercises import exercise_problems
+
+            for i, key, message in exercise_problems(code_path, lesson.exercises):
+                line = lines.get(("exercises", i, key), lines.get(("exercises", i), 1))
+                problems.append(Problem(file, line, f"exercises[{i}].{key}", message))
     if problems:
         raise LessonError(problems)
     return LoadedLesson(lesson, file.resolve(), code_path, recorded)
@@ -379,7 +386,14 @@ def load_files(files: Iterable[Path]) -> Catalog:
             catalog.problems.extend(e.problems)
             continue
         except Exception as e:  # a loader bug must not hide the other lessons
-            catalog.problems.append(Problem(Path(file), 1, "(file)", f"cannot load: {e!r}"))
+            catalog.problems.append(
+                Problem(
+                    Path(file),
+                    1,
+                    "(file)",
+                    f"unexpected error while loading: {type(e).__name__}: {e}",
+                )
+            )
             continue
         first = by_id.get(loaded.id)
         if first is not None:

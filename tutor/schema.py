@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from tutor import expr
 
@@ -214,6 +222,50 @@ class Question(Strict):
         return expr.names_in(self.answer) if isinstance(self.answer, str) else set()
 
 
+def _case_spec(value: Any) -> Any:
+    # The spec language lives with the checker; imported here (lazily, no torch) so a bad
+    # spec is a load error with its line, like a bad expression.
+    from tutor.exercises import parse_spec
+
+    parse_spec(value)
+    return value
+
+
+CaseArg = Annotated[Any, AfterValidator(_case_spec)]
+
+
+class Exercise(Strict):
+    """A function or method the learner writes, checked against the lesson's own code on
+    generated inputs. docs/exercises.md documents the fields and the case spec language."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")]  # stable id
+    target: Annotated[str, Field(pattern=r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)?$")]  # f or Class.f
+    title: LText | None = None
+    task: LText
+    cases: Annotated[list[list[CaseArg]], Field(min_length=1)]  # argument lists
+    init: list[CaseArg] = []  # constructor arguments, for a Class.method target
+    tolerance: float = 1e-5  # relative and absolute, for floating-point values
+    check_dtype: bool = True
+    order: Literal["exact", "any"] = "exact"  # generators: same items in order, or same rows
+    seed: int = 0  # case i is generated and called with seed + i
+    hints: list[LText] = []
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Exercise:
+        if self.init and not self.is_method:
+            raise ValueError("'init' (constructor arguments) only applies to a Class.method target")
+        if self.tolerance < 0:
+            raise ValueError("tolerance must be >= 0")
+        return self
+
+    @property
+    def is_method(self) -> bool:
+        return "." in self.target
+
+    def heading(self, lang: str = "en") -> str:
+        return self.title.get(lang) if self.title else self.target
+
+
 class Lesson(Strict):
     id: Annotated[str, Field(pattern=ID_PATTERN)]
     title: LText
@@ -228,6 +280,7 @@ class Lesson(Strict):
     checks: list[Check] = []
     quiz: list[Question] = []
     hints: list[LText] = []
+    exercises: list[Exercise] = []  # functions the learner writes (docs/exercises.md)
     # Hyperparameter overrides for a quick smoke run (CI runs every lesson this way).
     smoke: dict[str, int | float | str | bool] = {}
 
@@ -248,6 +301,7 @@ class Lesson(Strict):
             ("hyperparams", [h.name for h in self.hyperparams]),
             ("series", [s.name for s in self.series]),
             ("quiz", [q.id for q in self.quiz]),
+            ("exercises", [e.name for e in self.exercises]),
         ):
             dupes = sorted({n for n in names if names.count(n) > 1})
             if dupes:

@@ -6,6 +6,7 @@ hidden state has 4 numbers, one per letter, so we read it directly as the scores
 """
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 IDX2CHAR = ["e", "h", "l", "o"]
@@ -17,13 +18,30 @@ def as_text(indices) -> str:
     return "".join(IDX2CHAR[i] for i in indices)
 
 
+def rnn_step(x, h, weight_ih, weight_hh, bias_ih, bias_hh):
+    """One recurrent step, what nn.RNNCell computes: h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh).
+
+    x: (batch, input_size), h: (batch, hidden_size) -> (batch, hidden_size).
+    """
+    # F.linear(x, W, b) is x @ W.T + b; written this way it is exactly nn.RNNCell's arithmetic.
+    return torch.tanh(F.linear(x, weight_ih, bias_ih) + F.linear(h, weight_hh, bias_hh))
+
+
+class StepCell(nn.RNNCell):
+    """nn.RNNCell (same parameters, same initialisation) whose step is rnn_step above,
+    so the formula is in plain sight and can be written by hand (the lesson's exercise)."""
+
+    def forward(self, x, hidden):
+        return rnn_step(x, hidden, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
+
+
 class CharCell(nn.Module):
     """One RNNCell, applied to the sequence one time step per call."""
 
     def __init__(self, input_size: int, hidden_size: int) -> None:
         super().__init__()
         self.hidden_size = hidden_size
-        self.rnncell = nn.RNNCell(input_size=input_size, hidden_size=hidden_size)
+        self.rnncell = StepCell(input_size=input_size, hidden_size=hidden_size)
 
     def forward(self, x, hidden=None):
         # x: (batch, input_size) -> new hidden: (batch, hidden_size)
