@@ -207,3 +207,23 @@ def test_watch_checks_again_on_every_save_and_ctrl_c_ends_it(
             ("linreg", "passed"),
         ]
     )
+
+
+def test_run_mine_trains_with_the_learners_file(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A wrong sgd in the learner's file visibly fails to converge; the lesson's own passes."""
+    from tutor.cli import main
+    from tutor.exercises import ensure_workspace
+    from tutor.lessons import load_catalog
+
+    loaded = load_catalog().get("linear-regression-scratch")
+    path = ensure_workspace(loaded)
+    reference = loaded.code()
+    # The lesson's code with sgd walking uphill: the learner's mistake.
+    path.write_text(reference.replace("param -= lr * param.grad", "param += lr * param.grad"))
+    assert "param += lr * param.grad" in path.read_text()
+    assert path.read_text() != reference
+    assert main(["run", "linear-regression-scratch", "--mine", "--json"]) == 1
+    assert main(["run", "linear-regression-scratch", "--json"]) == 0
+    capsys.readouterr()

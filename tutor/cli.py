@@ -143,6 +143,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--smoke", action="store_true", help="apply the lesson's quick 'smoke' settings first"
     )
+    p.add_argument(
+        "--mine",
+        action="store_true",
+        help="train with your exercise file (see 'dl-tutor exercise ID --path')",
+    )
 
     p = sub.add_parser("progress", help="your progress in every lesson")
     p.add_argument("--json", action="store_true", help="a JSON array, for scripts")
@@ -483,10 +488,27 @@ def _run(
     # With --json, print()s in lesson code would corrupt the event stream: send them to stderr.
     quiet = redirect_stdout(sys.stderr) if args.json else nullcontext()
     with ctrl_c_cancels(cancel), quiet:
-        result = run_lesson(loaded, params, sink=sink, cancel=cancel, device=device, lang=args.lang)
+        result = run_lesson(
+            loaded,
+            params,
+            sink=sink,
+            cancel=cancel,
+            device=device,
+            lang=args.lang,
+            code_path=_learner_code(loaded) if getattr(args, "mine", False) else None,
+        )
     sink.finish(result)
     _store_run(result)
     return 0 if result.ok else 1
+
+
+def _learner_code(loaded: LoadedLesson) -> Path:
+    """The learner's copy of the lesson code (created from the starter if missing)."""
+    from tutor.exercises import ensure_workspace
+
+    path = ensure_workspace(loaded)
+    print(f"{PROG}: training with your file {path}", file=sys.stderr)
+    return path
 
 
 def _store_run(result: RunResult) -> None:

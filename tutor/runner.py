@@ -8,7 +8,6 @@ nothing raises out of here.
 
 from __future__ import annotations
 
-import importlib.util
 import random
 import sys
 import threading
@@ -56,15 +55,18 @@ def resolve_params(
 
 
 def load_module(code_path: Path, lesson_id: str) -> ModuleType:
-    """Execute the lesson's Python file as a fresh module (the same file the app shows)."""
+    """Execute the lesson's Python file as a fresh module (the same file the app shows).
+
+    Compiled from the file's current text, never from a cached ``.pyc``: a learner who
+    saves an exercise twice within a second must still run what they just wrote.
+    """
     module_name = f"dl_tutor_lesson_{lesson_id.replace('-', '_')}"
-    spec = importlib.util.spec_from_file_location(module_name, code_path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load {code_path}")
-    module = importlib.util.module_from_spec(spec)
+    source = code_path.read_text(encoding="utf-8")
+    module = ModuleType(module_name)
+    module.__file__ = str(code_path)
     # Registered so pickling, dataclasses and DataLoader workers can find the module.
     sys.modules[module_name] = module
-    spec.loader.exec_module(module)
+    exec(compile(source, str(code_path), "exec"), module.__dict__)  # noqa: S102 - lesson code
     return module
 
 
