@@ -34,7 +34,7 @@ def test_every_lesson_is_bilingual_and_has_a_grounded_quiz() -> None:
         texts = [lesson.title, lesson.summary, lesson.text]
         texts += [q.prompt for q in lesson.quiz] + [c.name for c in lesson.checks]
         assert all(t.zh for t in texts), f"{loaded.id}: missing Chinese text"
-        assert sum(q.grounded for q in lesson.quiz) >= 3 or loaded.id == "gradient-descent", loaded.id
+        assert sum(q.grounded for q in lesson.quiz) >= 3, f"{loaded.id}: fewer than 3 run-grounded"
         assert lesson.checks, f"{loaded.id}: no outcome checks"
         assert lesson.hyperparam("seed") is not None, f"{loaded.id}: no seed hyperparameter"
 

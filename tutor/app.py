@@ -7,16 +7,28 @@ so the first Run does not wait.
 
 The app owns the session state (which lesson is open, the run in progress, each
 lesson's latest runs) and wires widgets to the plain-Python cores: the runner
-trains, :mod:`tutor.quiz` grades, widgets only display.
+trains, :mod:`tutor.quiz` grades, :mod:`tutor.progress` remembers, widgets only
+display.
+
+The progress store is only ever touched on worker threads (group ``store``, and the
+training worker, which stores its own run): a write is one short transaction but
+fsyncs, and it may wait up to the store's 5 s busy timeout while another process
+(a second window, ``dl-tutor run``) writes; reading a lesson's run history decodes
+up to 50 runs of JSON curves. None of that belongs on the thread that draws. Each
+job returns a :class:`~tutor.bridge.StoreSnapshot` that the UI applies.
 """
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import os
+import sqlite3
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -24,16 +36,28 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
+from textual.screen import ModalScreen
 from textual.widgets import Footer, Header, Input, Markdown, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
 from tutor import events, quiz
-from tutor.bridge import ActiveRun, RunBridge, RunUpdate
+from tutor.bridge import ActiveRun, RunBridge, RunUpdate, StoreLink, StoreSnapshot
 from tutor.events import RunResult
 from tutor.lessons import Catalog, LoadedLesson, Problem, load_catalog
+from tutor.progress import ProgressError, ProgressStore, StoredRun
 from tutor.runner import RunRefused, resolve_params
-from tutor.widgets import CodeView, LessonList, QuizView, StatusLine, TrainingView
+from tutor.widgets import (
+    CodeView,
+    ConfirmScreen,
+    LessonList,
+    QuizView,
+    RunsTable,
+    StatusLine,
+    TrainingView,
+)
+from tutor.widgets.chart import OVERLAY_PALETTE
 from tutor.widgets.lesson_list import lesson_label
+from tutor.widgets.runs_table import format_when, run_label
 
 PANES = ("pane-lesson", "pane-code", "pane-train", "pane-quiz")
 _PANES_GROUP = Binding.Group("Panes", compact=True)
@@ -47,6 +71,34 @@ _PANE_FOCUS = {
 }
 
 
+LANGUAGES = ("en", "zh")
+# Quitting waits this long for the training thread to stop and store its run. Lessons stop
+# within one step of a cancel, so this is only reached by a step that takes seconds.
+QUIT_WAIT_SECONDS = 2.0
+# Actions that still work while a modal dialog (the reset confirmation) is open.
+_MODAL_SAFE_ACTIONS = {"quit"}
+
+
+@dataclass
+class GradedRun:
+    """The run a lesson's quiz answers are graded against."""
+
+    result: RunResult
+    finished_at: float  # unix time
+    run_id: int | None = None  # the stored run's id, once known
+
+
+@dataclass
+class StoreOpened:
+    """What the app reads from the store before its first screen (on a worker thread)."""
+
+    store: ProgressStore | None
+    error: str | None = None
+    lang: str | None = None
+    last_lesson: str | None = None
+    statuses: dict[str, str] = field(default_factory=dict)
+
+
 def lesson_markdown(loaded: LoadedLesson, lang: str = "en") -> str:
     """Title, summary and text of a lesson as one Markdown document."""
     lesson = loaded.lesson
@@ -56,7 +108,8 @@ def lesson_markdown(loaded: LoadedLesson, lang: str = "en") -> str:
         text = rest.lstrip("\n")
     return (
         f"# {lesson.title.get(lang)}\n\n> {lesson.summary.get(lang)}\n\n{text}\n\n"
-        "---\n\n*Keys: **2** code · **3** train (**r** runs, **s** stops) · **4** quiz*\n"
+        "---\n\n*Keys: **2** code · **3** train (**r** runs, **s** stops) · **4** quiz · "
+        "**h** your runs · **ctrl+l** 中文/English*\n"
     )
 
 
@@ -72,6 +125,28 @@ def problems_markdown(file: Path, problems: Sequence[Problem]) -> str:
 
 def params_text(params: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in params.items())
+
+
+def _remember_lesson(lesson_id: str, store: ProgressStore) -> None:
+    store.set_state("last_lesson", lesson_id)
+
+
+def _record_run(result: RunResult, store: ProgressStore) -> int:
+    return store.record_run(result)
+
+
+def _reset_lesson(lesson_id: str, store: ProgressStore) -> None:
+    store.reset(lesson_id)
+
+
+def _save_language(lang: str, store: ProgressStore) -> None:
+    store.set_state("lang", lang)
+
+
+def _record_answer(
+    lesson_id: str, question_id: str, answer: str, status: str, store: ProgressStore
+) -> int:
+    return store.record_answer(lesson_id, question_id, answer, status)
 
 
 class TutorApp(App[None]):
@@ -101,6 +176,13 @@ class TutorApp(App[None]):
         Binding("q", "quit", "Quit"),
         # Priority: an Input binds ctrl+c to copy, but quitting must always work.
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
+        # After Quit: on an 80-column footer these are the ones cut off.
+        Binding("h", "focus_runs", "Runs"),
+        Binding("o", "clear_overlays", "Clear overlays"),
+        Binding("R", "reset_lesson", "Reset"),
+        # ctrl+l also works while typing in a field; L is the same, as a plain key.
+        Binding("ctrl+l", "toggle_language", "中文/EN"),
+        Binding("L", "toggle_language", "中文/EN", show=False),
     ]
 
     def __init__(
@@ -108,23 +190,38 @@ class TutorApp(App[None]):
         lesson_dirs: Sequence[Path] = (),
         *,
         catalog: Catalog | None = None,
-        lang: str = "en",
+        lang: str | None = None,
         device: str = "auto",
         builtin: bool = True,
+        store: ProgressStore | None = None,
     ) -> None:
         super().__init__()
         self.catalog = (
             catalog if catalog is not None else load_catalog(lesson_dirs, builtin=builtin)
         )
-        self.lang = lang
+        # An explicit lang wins; without one, the language saved by the last toggle, else en.
+        self.lang = lang if lang in LANGUAGES else "en"
+        self._lang_given = lang is not None
         self.device = device
+        # The progress store. None here: ProgressStore() is opened at mount (it honours
+        # DL_TUTOR_DATA_DIR) and closed at unmount; a store passed in is the caller's to close.
+        # Still None after mount if it could not be opened: the app works, saving nothing.
+        self.store: ProgressStore | None = store
+        self._owns_store = store is None
+        self._link: StoreLink | None = None
+        self.store_error: str | None = None  # why progress is not being saved, if it is not
+        self.store_pending = 0  # store jobs (and runs to store) not yet reflected in the UI
         self.current: LoadedLesson | None = None  # the lesson shown in the panes
         self.active_run: ActiveRun | None = None  # the run in progress, whichever lesson is shown
         self.last_result: RunResult | None = None  # the latest finished run of any lesson
+        self.last_run_id: int | None = None  # the store id of the latest run stored
         self.torch_ready = False
         self._finished: dict[str, tuple[RunResult, events.Progress | None]] = {}
-        self._completed: dict[str, RunResult] = {}  # latest completed run per lesson: the quiz's
-        self._finished_at: dict[str, str] = {}
+        self._graded: dict[str, GradedRun] = {}  # per lesson: the run the quiz grades against
+        self._stored_runs: dict[str, list[StoredRun]] = {}  # per lesson, newest first
+        self._seen_seq: dict[tuple[str, str], int] = {}  # (what, lesson id) -> snapshot seq
+        self.overlays: dict[int, int] = {}  # run id -> colour: runs overlaid on the charts
+        self._last_done: threading.Event | None = None  # the latest run's "ended and stored"
         self._run_ids = 0
 
     # -- layout -----------------------------------------------------------------------
@@ -151,11 +248,19 @@ class TutorApp(App[None]):
     async def on_mount(self) -> None:
         lessons = self.query_one(LessonList)
         lessons.border_title = "Lessons"
-        lessons.show_catalog(self.catalog, self.lang)
         self.status.set_torch_note("loading PyTorch…")
+        # The language and the lesson to reopen come from the store: wait for it (on a
+        # worker thread; the event loop stays free) before showing anything.
+        opened = await self._open_store()
+        if not self._lang_given and opened.lang in LANGUAGES:
+            self.lang = opened.lang
+        lessons.show_catalog(self.catalog, self.lang)
+        lessons.set_statuses(opened.statuses)
         if self.catalog.lessons:
-            await self.open_lesson(self.catalog.lessons[0])
-            lessons.highlighted = 0
+            last = self.catalog.get(opened.last_lesson) if opened.last_lesson else None
+            first = last or self.catalog.lessons[0]
+            await self.open_lesson(first)
+            lessons.highlighted = self.catalog.lessons.index(first)
         else:
             await self._show_nothing("No lessons found.")
         if self.catalog.problems:
@@ -164,8 +269,43 @@ class TutorApp(App[None]):
                 f"{n} lesson file{'s' if n > 1 else ''} could not be loaded (✗ in the list)",
                 "warning",
             )
+        if self.store is not None and self.store.recovered_message:
+            self.say(self.store.recovered_message, "warning")
+        elif opened.error:
+            self.status.set_store_note(f"Progress not saved: {opened.error}")
         # After the first paint: importing torch takes seconds and must not delay the screen.
         self.call_after_refresh(self._preload_torch)
+
+    async def _open_store(self) -> StoreOpened:
+        worker = self.run_worker(
+            self._open_store_work, thread=True, group="store", name="open", exit_on_error=False
+        )
+        try:
+            opened: StoreOpened = await worker.wait()
+        except Exception as e:  # a bug in the store must not keep the app from starting
+            opened = StoreOpened(None, f"{type(e).__name__}: {e}")
+        self.store, self.store_error = opened.store, opened.error
+        if self.store is not None:
+            self._link = StoreLink(self.store, self.catalog)
+        return opened
+
+    def _open_store_work(self) -> StoreOpened:
+        """Worker thread: open the store (unless one was given) and read the start-up state."""
+        store = self.store
+        try:
+            if store is None:
+                store = ProgressStore()
+            link = StoreLink(store, self.catalog)
+            return StoreOpened(
+                store,
+                lang=store.get_state("lang"),
+                last_lesson=store.get_state("last_lesson"),
+                statuses=link.all_statuses(),
+            )
+        except (ProgressError, OSError, sqlite3.Error) as e:
+            if store is not None and self._owns_store:
+                store.close()
+            return StoreOpened(None, f"{type(e).__name__}: {e}")
 
     @property
     def status(self) -> StatusLine:
@@ -193,7 +333,23 @@ class TutorApp(App[None]):
 
     async def open_lesson(self, loaded: LoadedLesson) -> None:
         """Show ``loaded`` in every pane (its live run or its last run, if any)."""
+        if self.current is None or self.current.id != loaded.id:
+            self.overlays = {}  # overlays are runs of the lesson shown
         self.current = loaded
+        await self._show_lesson(loaded)
+        if self.active_run is None or self.active_run.lesson_id != loaded.id:
+            self.say(f"Opened {lesson_label(loaded, self.lang)}: 3 to train, r to run.")
+        # Remember it (the app reopens here) and fetch its run history for the runs table.
+        lesson_id = loaded.id
+        self._store_job(
+            partial(_remember_lesson, lesson_id), status_of=(lesson_id,), runs_of=lesson_id
+        )
+
+    async def _show_lesson(
+        self, loaded: LoadedLesson, values: dict[str, Any] | None = None
+    ) -> None:
+        """Fill every pane for ``loaded`` in the current language; ``values``: the form's
+        text to keep (a language switch), else the params of its live or last run."""
         self.sub_title = lesson_label(loaded, self.lang)
         await self.query_one("#lesson-text", Markdown).update(lesson_markdown(loaded, self.lang))
         self.query_one("#lesson-scroll").scroll_home(animate=False)
@@ -209,16 +365,16 @@ class TutorApp(App[None]):
             self.active_run if self.active_run and self.active_run.lesson_id == loaded.id else None
         )
         finished = self._finished.get(loaded.id)
-        params = run.params if run else finished[0].params if finished else None
-        await self.training.show_lesson(loaded.lesson, params, self.lang)
+        if values is None:
+            values = run.params if run else finished[0].params if finished else None
+        await self.training.show_lesson(loaded.lesson, values, self.lang)
         if run is not None:
             self._replay(run)
         elif finished is not None:
             self.training.show_result(*finished)
+        self._show_runs(loaded.id)
         await self.quiz_view.show_lesson(loaded.lesson, self.lang)
         self._show_quiz_run(loaded.id)
-        if run is None:
-            self.say(f"Opened {lesson_label(loaded, self.lang)}: 3 to train, r to run.")
 
     async def _show_nothing(self, markdown: str, code_path: str = "") -> None:
         self.current = None
@@ -243,15 +399,71 @@ class TutorApp(App[None]):
             view.apply_update(RunUpdate(progress=run.progress))
 
     def _show_quiz_run(self, lesson_id: str) -> None:
-        result = self._completed.get(lesson_id)
-        if result is None:
+        graded = self._graded.get(lesson_id)
+        if graded is None:
             self.quiz_view.show_run(None)
             return
+        result = graded.result
+        number = f"#{graded.run_id}; " if graded.run_id is not None else ""
         summary = (
-            f"Answers are checked against your run of {self._finished_at.get(lesson_id, '')} "
-            f"({params_text(result.params)}; {result.seconds:.1f} s on {result.device})."
+            f"Answers are graded against your run of {format_when(graded.finished_at)} "
+            f"({number}{params_text(result.params)}; {result.seconds:.1f} s on {result.device})."
         )
         self.quiz_view.show_run(summary, result.checks)
+
+    # -- run history ------------------------------------------------------------------
+
+    def _show_runs(self, lesson_id: str) -> None:
+        """The runs table and the overlays of the lesson shown, from the last snapshot."""
+        if self.current is None or self.current.id != lesson_id:
+            return
+        runs = self._stored_runs.get(lesson_id)
+        if self.store is None:
+            reason = self.store_error or "no progress store"
+            self.training.show_runs(None, note=f"runs: not saved ({reason})")
+        elif runs is None:
+            self.training.show_runs(None, note="runs: loading…")
+        else:
+            known = {r.id for r in runs}
+            self.overlays = {k: v for k, v in self.overlays.items() if k in known}
+            self.training.show_runs(runs, self.overlays)
+        self._draw_overlays()
+
+    def _draw_overlays(self) -> None:
+        if self.current is None:
+            return
+        runs = {r.id: r for r in self._stored_runs.get(self.current.id, [])}
+        defaults = self.current.lesson.defaults()
+        self.training.set_overlays(
+            [
+                (run_label(runs[run_id], defaults), colour, runs[run_id].history)
+                for run_id, colour in self.overlays.items()
+                if run_id in runs
+            ]
+        )
+        self.training.mark_overlays(self.overlays)
+        self.refresh_bindings()  # "o" is in the footer only while something is overlaid
+
+    def toggle_overlay(self, run_id: int) -> None:
+        """Overlay a stored run of the open lesson on the charts, or remove it."""
+        if run_id in self.overlays:
+            del self.overlays[run_id]
+        else:
+            used = set(self.overlays.values())
+            free = [c for c in OVERLAY_PALETTE if c not in used]
+            fallback = OVERLAY_PALETTE[len(self.overlays) % len(OVERLAY_PALETTE)]
+            self.overlays[run_id] = free[0] if free else fallback
+        self._draw_overlays()
+        n = len(self.overlays)
+        self.say(
+            f"{n} run{'s' if n != 1 else ''} overlaid on the charts (o clears)"
+            if n
+            else "No runs overlaid."
+        )
+
+    @on(RunsTable.OverlayToggled)
+    def _overlay_toggled(self, message: RunsTable.OverlayToggled) -> None:
+        self.toggle_overlay(message.run_id)
 
     @on(LessonList.LessonChosen)
     async def _lesson_chosen(self, message: LessonList.LessonChosen) -> None:
@@ -295,6 +507,8 @@ class TutorApp(App[None]):
         bridge = RunBridge(self.training, self._run_ids, loaded.id)
         run = ActiveRun(loaded, bridge, threading.Event(), params)
         self.active_run = run
+        self._last_done = run.done
+        self.store_pending += 1  # the training worker stores the run when it ends
         self.training.begin_run(params)
         self.query_one(LessonList).mark_running(loaded.id)
         self.query_one(TabbedContent).active = "pane-train"
@@ -302,20 +516,35 @@ class TutorApp(App[None]):
         self.say(f"Running {lesson_label(loaded, self.lang)}… (s stops)")
         self._train(run)
 
-    @work(thread=True, exclusive=True, group="training", exit_on_error=False)
-    def _train(self, run: ActiveRun) -> RunResult:
+    # Not exclusive: one run at a time is enforced by active_run, and `exclusive` would
+    # cancel the previous worker while it may still be storing its run.
+    @work(thread=True, group="training", exit_on_error=False)
+    def _train(self, run: ActiveRun) -> tuple[RunResult, StoreSnapshot | None]:
         from tutor.runner import run_lesson
 
-        # One core stays free for the UI, so the charts keep moving while torch computes.
-        return run_lesson(
-            run.loaded,
-            run.params,
-            sink=run.bridge,
-            cancel=run.cancel,
-            device=self.device,
-            threads=max(1, (os.cpu_count() or 2) - 1),
-            lang=self.lang,
-        )
+        try:
+            # One core stays free for the UI, so the charts keep moving while torch computes.
+            result = run_lesson(
+                run.loaded,
+                run.params,
+                sink=run.bridge,
+                cancel=run.cancel,
+                device=self.device,
+                threads=max(1, (os.cpu_count() or 2) - 1),
+                lang=self.lang,
+            )
+            # Every finished run is stored, whatever its status, here on the worker thread.
+            link = self._link
+            snapshot = None
+            if link is not None:
+                snapshot = link.job(
+                    partial(_record_run, result),
+                    status_of=(result.lesson_id,),
+                    runs_of=result.lesson_id,
+                )
+            return result, snapshot
+        finally:
+            run.done.set()
 
     def _live(self, bridge: RunBridge) -> ActiveRun | None:
         """The active run if ``bridge`` is its sink, else None: messages of an ended run,
@@ -376,8 +605,7 @@ class TutorApp(App[None]):
         self.last_result = result
         self._finished[result.lesson_id] = (result, run.progress)
         if result.status == "completed":
-            self._completed[result.lesson_id] = result
-            self._finished_at[result.lesson_id] = time.strftime("%H:%M:%S")
+            self._graded[result.lesson_id] = GradedRun(result, time.time())
         self.query_one(LessonList).mark_running(None)
         if self._showing(run):
             self.training.log_lines(update.logs)
@@ -402,8 +630,18 @@ class TutorApp(App[None]):
         return f"Failed: {last[0]} (traceback in the run log)", "error"
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """The one place for workers ending: PyTorch preloaded, or a worker crashed."""
+        """The one place for workers ending: PyTorch preloaded, a run or store job done
+        (its snapshot shown), or a worker crashed."""
         worker, state = event.worker, event.state
+        ended = state in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED)
+        if worker.group in ("store", "training") and worker.name != "open" and ended:
+            self.store_pending = max(0, self.store_pending - 1)
+            snapshot = worker.result if state == WorkerState.SUCCESS else None
+            if worker.group == "training" and snapshot is not None:
+                result, snapshot = snapshot
+                self._stored(result, snapshot)
+            if isinstance(snapshot, StoreSnapshot) and self.is_running:
+                self._apply_snapshot(snapshot)
         if worker.group == "preload" and state in (WorkerState.SUCCESS, WorkerState.ERROR):
             self.torch_ready = state == WorkerState.SUCCESS
             self.status.set_torch_note(
@@ -418,20 +656,106 @@ class TutorApp(App[None]):
                 self.training.log_lines([f"internal error: {worker.error!r}"])
             self.say(f"The run stopped with an internal error: {worker.error}", "error")
 
+    # -- the progress store ------------------------------------------------------------
+
+    def _store_job(
+        self,
+        write: Callable[[ProgressStore], Any] | None = None,
+        *,
+        status_of: Sequence[str] = (),
+        runs_of: str | None = None,
+    ) -> None:
+        """Run ``write`` and the reads that reflect it on a worker thread (see StoreLink)."""
+        link = self._link
+        if link is None:
+            return
+        self.store_pending += 1
+        self.run_worker(
+            partial(link.job, write, status_of=status_of, runs_of=runs_of),
+            thread=True,
+            group="store",
+            exit_on_error=False,
+        )
+
+    def _apply_snapshot(self, snapshot: StoreSnapshot) -> None:
+        """Show what a store job read: status marks, run history, the quiz's stored run.
+
+        Per lesson, a read older than the one already shown is dropped: jobs run in order,
+        but their results can arrive out of order.
+        """
+        # A failing store stays visible (the next message must not hide it) until a store
+        # job succeeds again.
+        self.status.set_store_note(
+            f"Progress not saved: {snapshot.error}" if snapshot.error else ""
+        )
+        fresh = {
+            lesson_id: status
+            for lesson_id, status in snapshot.statuses.items()
+            if self._newer(snapshot.seq, "status", lesson_id)
+        }
+        self.query_one(LessonList).set_statuses(fresh)
+        for lesson_id, runs in snapshot.runs.items():
+            if not self._newer(snapshot.seq, "runs", lesson_id):
+                continue
+            self._stored_runs[lesson_id] = runs
+            self._adopt_stored_run(lesson_id, runs)
+            self._show_runs(lesson_id)
+
+    def _newer(self, seq: int, what: str, lesson_id: str) -> bool:
+        if seq <= self._seen_seq.get((what, lesson_id), 0):
+            return False
+        self._seen_seq[what, lesson_id] = seq
+        return True
+
+    def _adopt_stored_run(self, lesson_id: str, runs: list[StoredRun]) -> None:
+        """After a restart the quiz grades against the latest *stored* completed run.
+
+        A run finished in this session is kept (it has every record, even those too big
+        to store); it only learns its stored id here.
+        """
+        latest = next((r for r in runs if r.status == "completed"), None)
+        if latest is None or lesson_id in self._graded:
+            return
+        self._graded[lesson_id] = GradedRun(latest.to_result(), latest.finished_at, latest.id)
+        if self.current is not None and self.current.id == lesson_id:
+            self._show_quiz_run(lesson_id)
+
+    def _stored(self, result: RunResult, snapshot: StoreSnapshot | None) -> None:
+        """The training worker stored ``result`` (``snapshot.written``: its id)."""
+        if snapshot is None or not isinstance(snapshot.written, int):
+            return
+        self.last_run_id = snapshot.written
+        graded = self._graded.get(result.lesson_id)
+        if graded is not None and graded.result is result:
+            graded.run_id = snapshot.written
+            if self.current is not None and self.current.id == result.lesson_id:
+                self._show_quiz_run(result.lesson_id)
+
     # -- quiz -------------------------------------------------------------------------
 
     def completed_run(self, lesson_id: str) -> RunResult | None:
-        """The run quiz answers are checked against: the lesson's latest completed run."""
-        return self._completed.get(lesson_id)
+        """The run quiz answers are graded against: the lesson's latest completed run, from
+        this session or, after a restart, from the store."""
+        graded = self._graded.get(lesson_id)
+        return graded.result if graded is not None else None
 
     @on(QuizView.AnswerSubmitted)
     def _answer_submitted(self, message: QuizView.AnswerSubmitted) -> None:
         if self.current is None:
             return
-        result = self.completed_run(self.current.id)
+        lesson_id = self.current.id
+        result = self.completed_run(lesson_id)
         values = quiz.run_values(result) if result is not None else None
         verdict = quiz.grade(message.question, message.answer, values, self.lang)
         self.quiz_view.show_verdict(message.question.id, verdict)
+        # Only graded answers count: "invalid" (unparsable) and "needs-run" are not answers.
+        if verdict.status in ("correct", "wrong"):
+            self._store_job(
+                partial(
+                    _record_answer, lesson_id, message.question.id, message.answer, verdict.status
+                ),
+                status_of=(lesson_id,),
+            )
 
     # -- actions ----------------------------------------------------------------------
 
@@ -468,9 +792,14 @@ class TutorApp(App[None]):
             self.query_one(_PANE_FOCUS.get(active, "#training")).focus()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # A dialog is answered first: the app's keys (r, R, 1-4, …) wait; quitting works.
+        if isinstance(self.screen, ModalScreen) and action not in _MODAL_SAFE_ACTIONS:
+            return False
         # Escape means "leave the field": offered (and in the footer) only while typing.
         if action == "leave_input":
             return isinstance(self.focused, Input)
+        if action == "clear_overlays":  # in the footer only while something is overlaid
+            return bool(self.overlays)
         return True
 
     def action_leave_input(self) -> None:
@@ -478,14 +807,92 @@ class TutorApp(App[None]):
         pane = self.query_one(TabbedContent).active
         self.query_one(_PANE_FOCUS.get(pane, "#training")).focus()
 
+    def action_focus_runs(self) -> None:
+        """Show the Train pane with the runs table focused (arrows, enter/space)."""
+        self.query_one(TabbedContent).active = "pane-train"
+        table = self.query_one("#runs-table", RunsTable)
+        if not table.display:
+            self.training.focus()
+            self.say("No stored runs of this lesson yet: r runs it.")
+            return
+        table.focus()
+        self.call_after_refresh(self.training.scroll_to_widget, table, animate=False)
+
+    def action_clear_overlays(self) -> None:
+        self.overlays = {}
+        self._draw_overlays()
+        self.say("No runs overlaid.")
+
+    def action_reset_lesson(self) -> None:
+        """Ask, then forget the open lesson's runs and answers (ProgressStore.reset)."""
+        loaded = self.current
+        if loaded is None:
+            self.say("Open a lesson first (l focuses the list).")
+            return
+        if self.store is None:
+            self.say(f"Nothing to reset: progress is not being saved ({self.store_error}).")
+            return
+        if self.active_run is not None and self.active_run.lesson_id == loaded.id:
+            self.say("Refused: the lesson is running: press s to stop it first.", "warning")
+            return
+        title = lesson_label(loaded, self.lang)
+        self.push_screen(
+            ConfirmScreen(
+                f"Reset your progress in {title}?",
+                "Its stored runs and quiz answers are deleted. This cannot be undone.",
+                yes="Reset",
+            ),
+            partial(self._reset_answered, loaded),
+        )
+
+    async def _reset_answered(self, loaded: LoadedLesson, yes: bool | None) -> None:
+        if not yes:
+            self.say("Reset cancelled: nothing was deleted.")
+            return
+        lesson_id = loaded.id
+        self._graded.pop(lesson_id, None)
+        self._finished.pop(lesson_id, None)
+        self._stored_runs[lesson_id] = []
+        self.overlays = {}
+        self._store_job(
+            partial(_reset_lesson, lesson_id), status_of=(lesson_id,), runs_of=lesson_id
+        )
+        if self.current is not None and self.current.id == lesson_id:
+            await self._show_lesson(loaded)
+        if isinstance(self.focused, RunsTable):  # now empty and hidden
+            self.training.focus()
+        self.say(f"Reset {lesson_label(loaded, self.lang)}: its runs and answers are gone.", "ok")
+
+    async def action_toggle_language(self) -> None:
+        """en ↔ zh for everything that comes from lessons; saved for the next start."""
+        self.lang = "zh" if self.lang == "en" else "en"
+        lang = self.lang
+        self.query_one(LessonList).show_catalog(self.catalog, lang)
+        if self.current is not None:
+            # Keep what the learner typed into the form; the quiz is rebuilt in the language.
+            await self._show_lesson(self.current, self.training.param_values())
+        self._store_job(partial(_save_language, lang))
+        other = "English" if lang == "zh" else "中文"
+        self.say(f"{'语言: 中文' if lang == 'zh' else 'Language: English'} (ctrl+l: {other})")
+
     async def action_quit(self) -> None:
-        self._cancel_active_run()
+        await self._finish_training()
         self.exit()
 
-    def on_unmount(self) -> None:
+    async def on_unmount(self) -> None:
         # Any way out (q, ctrl+q, app.exit(), a test ending) must stop the training thread:
         # it cannot be killed, and the process waits for it before exiting.
+        await self._finish_training()
+        if self._owns_store and self.store is not None:
+            self.store.close()
+
+    async def _finish_training(self) -> None:
+        """Cancel the run in progress and wait (bounded) until it has been stored."""
         self._cancel_active_run()
+        done = self._last_done
+        if done is not None and not done.is_set():
+            # A thread, so the event loop keeps running (and drawing) while we wait.
+            await asyncio.to_thread(done.wait, QUIT_WAIT_SECONDS)
 
     def _cancel_active_run(self) -> None:
         if self.active_run is not None:

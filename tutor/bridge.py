@@ -13,12 +13,19 @@ never loses a point.
 - ``EpochEnded`` is dropped: lesson 1 ends 100 epochs in 2 ms, and ``Progress``
   already carries the epoch points and latest metrics.
 
+The same goes the other way for the progress store: :class:`StoreLink` runs store
+work on worker threads (a write fsyncs, and may wait up to the store's busy timeout
+behind another process's write) and hands the UI a :class:`StoreSnapshot` of what
+the UI needs to show afterwards.
+
 No torch and no training logic here: this is plumbing between two threads.
 """
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +33,8 @@ from textual.message_pump import MessagePump
 
 from tutor import events
 from tutor.events import Event
-from tutor.lessons import LoadedLesson
+from tutor.lessons import Catalog, LoadedLesson
+from tutor.progress import ProgressError, ProgressStore, StoredRun
 from tutor.widgets.training import TrainingView
 
 Point = tuple[float, float]
@@ -110,6 +118,9 @@ class ActiveRun:
     progress: events.Progress | None = None
     points: dict[str, list[Point]] = field(default_factory=dict)
     logs: list[str] = field(default_factory=list)
+    # Set by the training worker once the run has ended *and* been stored: quitting waits
+    # for it (bounded), so a run cancelled by quitting is still recorded as cancelled.
+    done: threading.Event = field(default_factory=threading.Event)
 
     @property
     def lesson_id(self) -> str:
@@ -121,3 +132,73 @@ class ActiveRun:
         self.logs.extend(update.logs)
         if update.progress is not None:
             self.progress = update.progress
+
+
+# -- the progress store ------------------------------------------------------------------
+
+
+@dataclass
+class StoreSnapshot:
+    """What one store job wrote and then read back, for the UI thread to show.
+
+    ``seq`` orders snapshots: jobs run one at a time, but their results may reach the UI
+    in another order, so the UI keeps, per lesson, only reads newer than what it shows.
+    """
+
+    seq: int
+    written: Any = None  # what the write returned (record_run: the new run's id)
+    statuses: dict[str, str] = field(default_factory=dict)  # lesson id -> new/started/done
+    runs: dict[str, list[StoredRun]] = field(default_factory=dict)  # newest first
+    error: str | None = None  # the store failed: the UI says so, the app goes on
+
+
+class StoreLink:
+    """Runs store jobs on worker threads, one at a time.
+
+    A job is one write (or none) followed by the reads the UI needs to reflect it: the
+    lesson's status mark, its run history. Doing both in the same job, under one lock,
+    means a snapshot always includes its own write. Store errors (a full disk, a file
+    made read-only) end up in ``StoreSnapshot.error`` instead of crashing a worker.
+    """
+
+    RUNS_SHOWN = 50  # newest runs of a lesson in the runs table
+
+    def __init__(self, store: ProgressStore, catalog: Catalog) -> None:
+        self.store = store
+        self.catalog = catalog
+        self._lock = threading.Lock()
+        self._seq = 0
+
+    def job(
+        self,
+        write: Callable[[ProgressStore], Any] | None = None,
+        *,
+        status_of: Iterable[str] = (),
+        runs_of: str | None = None,
+    ) -> StoreSnapshot:
+        """Call on a worker thread (it blocks on SQLite)."""
+        with self._lock:
+            self._seq += 1
+            snapshot = StoreSnapshot(self._seq)
+            try:
+                if write is not None:
+                    snapshot.written = write(self.store)
+                for lesson_id in status_of:
+                    snapshot.statuses[lesson_id] = self.status(lesson_id)
+                if runs_of is not None:
+                    snapshot.runs[runs_of] = self.store.runs(runs_of, limit=self.RUNS_SHOWN)
+            except (ProgressError, sqlite3.Error, OSError) as e:
+                snapshot.error = f"{type(e).__name__}: {e}"
+            return snapshot
+
+    def status(self, lesson_id: str) -> str:
+        loaded = self.catalog.get(lesson_id)
+        questions = [q.id for q in loaded.lesson.quiz] if loaded else []
+        return self.store.lesson_status(lesson_id, len(questions), questions)
+
+    def all_statuses(self) -> dict[str, str]:
+        """Every lesson's status in three queries (``ProgressStore.summary``)."""
+        rows = self.store.summary(
+            [(x.id, x.id, [q.id for q in x.lesson.quiz]) for x in self.catalog.lessons]
+        )
+        return {row.lesson_id: row.status for row in rows}

@@ -4,6 +4,11 @@ This is the only module that knows about plotext, so the drawing backend can be
 swapped without touching the app. Points arrive in batches (``add_points``) as
 often as the run reports them; the widget only marks itself dirty and a timer
 redraws at most ``REDRAW_INTERVAL`` times a second, whatever the message rate.
+
+*Overlays* are the curves of earlier (stored) runs drawn behind the live ones, for
+comparing settings: plain data (:class:`OverlaySeries`), a colour per run from
+``OVERLAY_PALETTE``, a thin dim braille line instead of the live block line, and a
+second legend line naming each run (``┈ #3 lr=0.3``).
 """
 
 from __future__ import annotations
@@ -29,8 +34,15 @@ PLOT_LOCK = threading.Lock()
 # Colours (256-colour codes) of successive series, given to each curve explicitly and
 # used by our legend line, so swatches match curves even when a series has no points yet.
 PALETTE = (12, 10, 9, 14, 13, 11, 3, 5)
+# Colours of overlaid runs: 256-colour codes far from PALETTE's 16 basic ones, so an earlier
+# run never looks like a live series.
+OVERLAY_PALETTE = (208, 141, 43, 205, 118, 220, 75, 167)
 # plotext's theme without canvas or frame colours: the chart sits on the Textual background.
 _THEME = "simple"
+
+# With overlays, a y axis spanning more than this ratio is drawn on a log scale: a diverged
+# run's loss (1e51) would otherwise flatten every other curve onto the x axis.
+LOG_SCALE_RATIO = 1e3
 
 MIN_PLOT_WIDTH = 20
 MIN_PLOT_HEIGHT = 4
@@ -40,6 +52,21 @@ MIN_PLOT_HEIGHT = 4
 class ChartSeries:
     name: str
     label: str
+    per: Per = "step"
+    points: list[Point] = field(default_factory=list)
+
+
+@dataclass
+class OverlaySeries:
+    """One series of an earlier run drawn behind the live curves.
+
+    ``label`` names the run in the legend (``#3 lr=0.3``); a run's series in one chart
+    share its label and colour, so the legend names each run once.
+    """
+
+    name: str  # unique in the chart, e.g. "#3 loss"
+    label: str
+    colour: int  # a 256-colour code (OVERLAY_PALETTE)
     per: Per = "step"
     points: list[Point] = field(default_factory=list)
 
@@ -67,10 +94,38 @@ def decimate(points: Sequence[Point], max_points: int) -> list[Point]:
     return kept
 
 
-def _finite(points: Iterable[Point]) -> tuple[list[float], list[float]]:
-    # A diverged run's history ends in NaN/inf; plotext cannot place those.
+def _finite(points: Iterable[Point], log_y: bool = False) -> tuple[list[float], list[float]]:
+    # A diverged run's history ends in NaN/inf; plotext cannot place those. On a log axis,
+    # y is log10(y) and values ≤ 0 have no place either.
     pairs = [(x, y) for x, y in points if math.isfinite(x) and math.isfinite(y)]
+    if log_y:
+        pairs = [(x, math.log10(y)) for x, y in pairs if y > 0]
     return [p[0] for p in pairs], [p[1] for p in pairs]
+
+
+def use_log_scale(
+    series: Sequence[ChartSeries],
+    overlays: Sequence[OverlaySeries],
+    y_range: tuple[float, float] | None = None,
+) -> bool:
+    """Whether to draw y on a log scale: only when comparing with overlaid runs, on a chart
+    without a fixed range (not accuracy), when every value is ≥ 0 and the positive ones
+    span more than ``LOG_SCALE_RATIO`` (a run whose loss exploded next to ones that fell)."""
+    if not overlays or y_range is not None:
+        return False
+    ys = [y for s in [*series, *overlays] for _, y in s.points if math.isfinite(y)]
+    positive = [y for y in ys if y > 0]
+    if not positive or min(ys) < 0:
+        return False
+    return max(positive) / min(positive) > LOG_SCALE_RATIO
+
+
+def _log_ticks(values: Sequence[float]) -> tuple[list[int], list[str]]:
+    """Ticks at whole powers of ten (at most ~5), labelled ``1e-8``, ``1``, ``1e10``."""
+    lo, hi = math.floor(min(values)), math.ceil(max(values))
+    step = max(1, math.ceil((hi - lo) / 4))
+    positions = list(range(lo, hi + 1, step))
+    return positions, ["1" if k == 0 else f"1e{k}" for k in positions]
 
 
 def render_plot(
@@ -80,15 +135,20 @@ def render_plot(
     *,
     y_range: tuple[float, float] | None = None,
     epochs: int | None = None,
+    overlays: Sequence[OverlaySeries] = (),
+    log_y: bool = False,
 ) -> str:
     """The plotext drawing of ``series`` as an ANSI string of exactly ``height`` lines.
 
     Step-level and epoch-level series can share a chart (train loss per step, test loss
     per epoch): steps use the lower x axis and epochs the upper one, each labelled.
     ``y_range`` fixes the y axis when every value lies in it (accuracy: 0..1); ``epochs``
-    fixes the epoch axis to 1..epochs so a run's curve grows from left to right.
+    fixes the epoch axis to 1..epochs so a run's curve grows from left to right (or to
+    the longest overlaid run, if that is longer). ``overlays`` are drawn first, thin and
+    dim, so the live curves stay on top. ``log_y`` draws log10(y) with ticks at powers of
+    ten (see :func:`use_log_scale`).
     """
-    pers = {s.per for s in series if s.points}
+    pers = {s.per for s in series if s.points} | {o.per for o in overlays if o.points}
     mixed = len(pers) == 2
     max_points = max(8, width * 4)  # plotext's block markers hold 2×2 dots per cell
     with PLOT_LOCK:
@@ -96,8 +156,20 @@ def render_plot(
         fig.clear()
         fig.plot_size(width, height)
         fig.theme(_THEME)
+        drawn_ys: list[float] = []
+        for o in overlays:
+            xs, ys = _finite(decimate(o.points, max_points), log_y)
+            drawn_ys += ys
+            if not xs:
+                continue
+            side = "upper" if mixed and o.per == "epoch" else "lower"
+            thin = plt.marker("braille", pixel=plt.pixel(foreground=o.colour, style="dim"))
+            signal = fig.signal(xs, ys, marker=thin, xside=side)
+            signal.lines()
+            fig.draw(signal)
         for i, s in enumerate(series):
-            xs, ys = _finite(decimate(s.points, max_points))
+            xs, ys = _finite(decimate(s.points, max_points), log_y)
+            drawn_ys += ys
             if not xs:
                 continue
             side = "upper" if mixed and s.per == "epoch" else "lower"
@@ -110,10 +182,16 @@ def render_plot(
             fig.label("epoch", axis="x", side="upper")
         else:
             fig.label(next(iter(pers), "step"), axis="x")
+        overlay_epochs = [x for o in overlays if o.per == "epoch" for x, _ in o.points[-1:]]
+        if epochs and overlay_epochs:
+            epochs = max(epochs, math.ceil(max(overlay_epochs)))
         if epochs and epochs > 1 and "epoch" in pers:
             fig.ruler("x", "upper" if mixed else "lower").lim(1, epochs)
-        if y_range is not None:
-            ys = [y for s in series for _, y in s.points if math.isfinite(y)]
+        if log_y and drawn_ys:
+            fig.ruler("y").ticks(*_log_ticks(drawn_ys))
+        if y_range is not None and not log_y:
+            drawn = [*series, *overlays]
+            ys = [y for s in drawn for _, y in s.points if math.isfinite(y)]
             if ys and y_range[0] <= min(ys) and max(ys) <= y_range[1]:
                 fig.ruler("y").lim(*y_range)
         fig.legend(active=False)  # our own legend line: plotext's box would hide the curve
@@ -138,6 +216,7 @@ class LiveChart(Widget):
         self.title = title
         self.empty_text = empty_text
         self._series: dict[str, ChartSeries] = {}
+        self._overlays: list[OverlaySeries] = []
         self.y_range: tuple[float, float] | None = None
         self.epochs: int | None = None
         self._dirty = False
@@ -156,9 +235,10 @@ class LiveChart(Widget):
         empty_text: str | None = None,
         y_range: tuple[float, float] | None = None,
     ) -> None:
-        """Start over with these series (name, label, per): a new lesson or a new run."""
+        """Start over with these series (name, label, per): a new lesson. Drops overlays."""
         self.title = title
         self._series = {name: ChartSeries(name, label, per) for name, label, per in series}
+        self._overlays = []
         if empty_text is not None:
             self.empty_text = empty_text
         self.y_range = y_range
@@ -182,10 +262,21 @@ class LiveChart(Widget):
             self._changed()
 
     def clear(self) -> None:
-        """Drop every point, keep the series (a new run of the same lesson)."""
+        """Drop every point, keep the series and the overlays (a new run of the same lesson:
+        the learner compares it with the runs overlaid)."""
         for series in self._series.values():
             series.points.clear()
         self._changed()
+
+    def set_overlays(self, overlays: Iterable[OverlaySeries]) -> None:
+        """Replace the overlaid series (an empty list removes them)."""
+        self._overlays = [o for o in overlays if o.points]
+        self._changed()
+
+    @property
+    def overlays(self) -> list[OverlaySeries]:
+        """The overlaid series, in drawing order."""
+        return list(self._overlays)
 
     @property
     def series(self) -> dict[str, ChartSeries]:
@@ -230,28 +321,47 @@ class LiveChart(Widget):
                 line.append(f" {series.points[-1][1]:.4g}", style="dim")
         return line
 
+    def overlay_legend(self) -> Text:
+        """One dotted swatch per overlaid run: ``vs  ┈ #3 lr=0.3  ┈ #5 lr=0.03``."""
+        line = Text("vs", style="dim")
+        colours = {o.label: o.colour for o in reversed(self._overlays)}  # first one wins
+        for label in dict.fromkeys(o.label for o in self._overlays):
+            line.append("  ┈ ", style=Style(color=f"color({colours[label]})", bold=True))
+            line.append(label)
+        return line
+
     def render_text(self, width: int, height: int) -> Text:
-        """The whole chart (legend line + plot) as exactly ``height`` lines of ``width`` cells."""
+        """The whole chart (legend line(s) + plot) as exactly ``height`` lines of ``width``
+        cells. With overlays, a second legend line names the runs drawn behind."""
         if width <= 0 or height <= 0:
             return Text()
-        header = self.legend()
-        header.truncate(width, overflow="ellipsis", pad=True)
-        plot_height = height - 1
-        if not self.has_data or width < MIN_PLOT_WIDTH or plot_height < MIN_PLOT_HEIGHT:
-            message = self.empty_text if not self.has_data else "(too small to draw)"
+        log_y = use_log_scale(list(self._series.values()), self._overlays, self.y_range)
+        headers = [self.legend()]
+        if log_y:
+            headers[0].append("  (log scale)", style="dim italic")
+        if self._overlays and height >= 2:
+            headers.append(self.overlay_legend())
+        for header in headers:
+            header.truncate(width, overflow="ellipsis", pad=True)
+        plot_height = height - len(headers)
+        drawable = self.has_data or bool(self._overlays)
+        if not drawable or width < MIN_PLOT_WIDTH or plot_height < MIN_PLOT_HEIGHT:
+            message = self.empty_text if not drawable else "(too small to draw)"
             body = [Text(message if row == plot_height // 2 else "") for row in range(plot_height)]
             for row in body:
                 row.align("center", width)
-            return Text("\n").join([header, *body])
+            return Text("\n").join([*headers, *body])
         ansi = render_plot(
             list(self._series.values()),
             width,
             plot_height,
             y_range=self.y_range,
             epochs=self.epochs,
+            overlays=self._overlays,
+            log_y=log_y,
         )
         rows = Text.from_ansi(ansi).split("\n")[:plot_height]
         for row in rows:
             row.truncate(width, pad=True)
         rows += [Text(" " * width)] * (plot_height - len(rows))
-        return Text("\n").join([header, *rows])
+        return Text("\n").join([*headers, *rows])

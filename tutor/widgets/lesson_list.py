@@ -1,4 +1,8 @@
-"""The sidebar: every lesson as ``NN title``, then broken lesson files marked ✗."""
+"""The sidebar: every lesson as ``<mark> NN title``, then broken lesson files marked ✗.
+
+The mark is the learner's progress in that lesson (``ProgressStore.lesson_status``):
+``✓`` done, ``•`` started, a blank for new; ``●`` while the lesson trains.
+"""
 
 from __future__ import annotations
 
@@ -14,20 +18,22 @@ from tutor.lessons import Catalog, LoadedLesson, Problem
 
 BROKEN_PREFIX = "broken:"  # option ids of broken files; lesson ids never contain ':'
 
+# lesson_status -> (mark, style). Every mark is one cell wide, so titles stay aligned.
+STATUS_MARKS = {"done": ("✓", "green"), "started": ("•", "yellow"), "new": (" ", "")}
+RUNNING_MARK = ("●", "bold cyan")
+
 
 def lesson_label(loaded: LoadedLesson, lang: str = "en") -> str:
     return f"{loaded.lesson.order:02d} {loaded.lesson.title.get(lang)}"
 
 
-def _entry(text: str, style: str = "") -> Text:
-    # app.tcss keeps each entry on one line, cut with …, so a narrow sidebar stays
-    # scannable; the header shows the open lesson's full title.
-    return Text(text, style=style)
+# app.tcss keeps each entry on one line, cut with … (by cell width, so CJK titles too),
+# so a narrow sidebar stays scannable; the header shows the open lesson's full title.
 
 
 def broken_label(file: Path) -> Text:
     # The directory names the lesson better than "lesson.yaml" does.
-    return _entry(f"✗ {file.parent.name}/{file.name}", style="red")
+    return Text(f"✗ {file.parent.name}/{file.name}", style="red")
 
 
 class LessonList(OptionList):
@@ -49,23 +55,55 @@ class LessonList(OptionList):
         self._lessons: dict[str, LoadedLesson] = {}
         self._broken: dict[str, tuple[Path, list[Problem]]] = {}
         self._lang = "en"
+        self._status: dict[str, str] = {}  # lesson id -> new | started | done
+        self._training: str | None = None  # not `_running`: Textual's MessagePump uses that
 
     def show_catalog(self, catalog: Catalog, lang: str = "en") -> None:
+        """List ``catalog`` in ``lang`` (also to switch language: marks and the highlighted
+        entry are kept)."""
+        highlighted = self.highlighted
         self._lang = lang
         self._lessons = {x.id: x for x in catalog.lessons}
         self._broken = {
             f"{BROKEN_PREFIX}{i}": (file, [p for p in catalog.problems if p.file == file])
             for i, file in enumerate(catalog.broken_files)
         }
-        options = [Option(_entry(lesson_label(x, lang)), id=x.id) for x in catalog.lessons]
+        options = [Option(self._prompt(x), id=x.id) for x in catalog.lessons]
         options += [Option(broken_label(file), id=key) for key, (file, _) in self._broken.items()]
         self.set_options(options)
+        if highlighted is not None and highlighted < len(options):
+            self.highlighted = highlighted
+
+    def _prompt(self, loaded: LoadedLesson) -> Text:
+        if loaded.id == self._training:
+            mark, style = RUNNING_MARK
+        else:
+            mark, style = STATUS_MARKS.get(self._status.get(loaded.id, "new"), STATUS_MARKS["new"])
+        entry = Text(mark, style=style)
+        entry.append(" " + lesson_label(loaded, self._lang))
+        return entry
+
+    def _redraw(self, lesson_id: str) -> None:
+        loaded = self._lessons.get(lesson_id)
+        if loaded is not None:
+            self.replace_option_prompt(lesson_id, self._prompt(loaded))
 
     def mark_running(self, lesson_id: str | None) -> None:
         """Put ● before the lesson that is training, so it is findable from anywhere."""
-        for loaded in self._lessons.values():
-            mark = "● " if loaded.id == lesson_id else ""
-            self.replace_option_prompt(loaded.id, _entry(mark + lesson_label(loaded, self._lang)))
+        before, self._training = self._training, lesson_id
+        for changed in {before, lesson_id} - {None}:
+            self._redraw(changed)  # type: ignore[arg-type]
+
+    def set_statuses(self, statuses: dict[str, str]) -> None:
+        """Progress marks: ``{lesson_id: "new" | "started" | "done"}`` (others unchanged)."""
+        for lesson_id, status in statuses.items():
+            if self._status.get(lesson_id) != status:
+                self._status[lesson_id] = status
+                self._redraw(lesson_id)
+
+    def status(self, lesson_id: str) -> str:
+        """The progress mark's status of a lesson (``new`` until the store says otherwise)."""
+        return self._status.get(lesson_id, "new")
 
     def select_lesson(self, lesson_id: str) -> None:
         if lesson_id in self._lessons:

@@ -1,4 +1,5 @@
-"""The status line above the footer: what is happening now, and whether PyTorch is ready."""
+"""The status line above the footer: what is happening now, plus standing notes
+(PyTorch still loading, progress not being saved) that stay until their cause is gone."""
 
 from __future__ import annotations
 
@@ -9,13 +10,14 @@ STYLES = {"info": "", "ok": "green", "warning": "yellow", "error": "bold red"}
 
 
 class StatusLine(Static):
-    """One line: the latest message, then a PyTorch note while it is still loading."""
+    """One line: the latest message, then the standing notes."""
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__("", id=id, classes=classes, markup=False)
         self.message = ""
         self.level = "info"
         self.torch_note = ""
+        self.store_note = ""
 
     def say(self, message: str, level: str = "info") -> None:
         self.message, self.level = message, level
@@ -25,6 +27,12 @@ class StatusLine(Static):
         self.torch_note = note
         self._redraw()
 
+    def set_store_note(self, note: str) -> None:
+        """A problem with the progress store; shown after every message until cleared,
+        so a later message (a run's outcome) cannot hide it."""
+        self.store_note = note
+        self._redraw()
+
     @property
     def text(self) -> str:
         """The line as plain text (what tests and screen readers see)."""
@@ -32,8 +40,9 @@ class StatusLine(Static):
 
     def _line(self) -> Text:
         line = Text(self.message, style=STYLES.get(self.level, ""))
-        if self.torch_note:
-            line.append(("  ·  " if self.message else "") + self.torch_note, style="dim italic")
+        for note, style in ((self.store_note, "bold red"), (self.torch_note, "dim italic")):
+            if note:
+                line.append(("  ·  " if line else "") + note, style=style)
         return line
 
     def _redraw(self) -> None:

@@ -7,7 +7,7 @@ nested here because they describe what happens in this view.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -21,10 +21,12 @@ from textual.widgets import Button, Input, Label, Static
 from tutor import events
 from tutor.events import CheckResult, RunResult
 from tutor.modelview import format_summary
+from tutor.progress import StoredRun
 from tutor.quiz import format_value
 from tutor.schema import Hyperparam, Lesson
-from tutor.widgets.chart import LiveChart
+from tutor.widgets.chart import LiveChart, OverlaySeries
 from tutor.widgets.run_log import RunLog
+from tutor.widgets.runs_table import RunsTable
 
 if TYPE_CHECKING:
     from tutor.bridge import RunBridge, RunUpdate
@@ -89,6 +91,15 @@ def format_checks(checks: Iterable[CheckResult], pending: Iterable[str] = ()) ->
         if text:
             text.append("\n")
         text.append(f"· {name}", style="dim")
+    return text
+
+
+def runs_hint(count: int) -> Text:
+    text = Text(f"runs: {count} stored", style="bold")
+    text.append(
+        " · enter/space overlays a run on the charts · o clears · R resets the lesson",
+        style="dim",
+    )
     return text
 
 
@@ -174,6 +185,8 @@ class TrainingView(VerticalScroll):
                 yield LiveChart("other curves", id="chart-other", classes="chart")
             yield Static("", id="metrics", markup=False)
             yield Static("", id="checks", markup=False)
+            yield Static("", id="runs-hint", markup=False)
+            yield RunsTable(id="runs-table")
             yield RunLog(id="run-log", max_lines=5000)
             yield Static("", id="model-view", markup=False)
             yield Static("", id="image-view", markup=False)
@@ -245,6 +258,56 @@ class TrainingView(VerticalScroll):
             chart.set_class(not mine, "-unused")
             if kind == "other":  # only lessons with extra curves (lesson 1's w) get this chart
                 chart.display = bool(mine)
+
+    # -- run history and overlays ------------------------------------------------------
+
+    def show_runs(
+        self,
+        runs: Sequence[StoredRun] | None,
+        overlays: Mapping[int, int] | None = None,
+        *,
+        note: str | None = None,
+    ) -> None:
+        """The stored runs of this lesson (None: not known, ``note`` says why)."""
+        table = self.query_one("#runs-table", RunsTable)
+        hint = self.query_one("#runs-hint", Static)
+        defaults = self._lesson.defaults() if self._lesson else {}
+        table.show_runs(runs or [], defaults, overlays)
+        table.display = bool(runs)
+        if note is not None:
+            hint.update(Text(note, style="dim"))
+        elif not runs:
+            hint.update(Text("runs: none stored yet (each run you start is kept)", style="dim"))
+        else:
+            hint.update(runs_hint(len(runs)))
+
+    def mark_overlays(self, overlays: Mapping[int, int]) -> None:
+        self.query_one("#runs-table", RunsTable).mark_overlays(overlays)
+
+    def set_overlays(self, overlays: Sequence[tuple[str, int, Mapping[str, list[Point]]]]) -> None:
+        """Draw earlier runs behind the live curves: ``(label, colour, history)`` each.
+
+        Every series of a run goes to the chart that draws that series in this lesson,
+        in the run's colour; series the lesson does not chart are left out.
+        """
+        per_chart: dict[LiveChart, list[OverlaySeries]] = {}
+        for label, colour, history in overlays:
+            for name, points in history.items():
+                chart = self._chart_of.get(name)
+                if chart is None or not points:
+                    continue
+                live = chart.series.get(name)
+                per_chart.setdefault(chart, []).append(
+                    OverlaySeries(
+                        f"{label} {name}",
+                        label,
+                        colour,
+                        live.per if live else "step",
+                        list(points),
+                    )
+                )
+        for chart in self.query(".chart").results(LiveChart):
+            chart.set_overlays(per_chart.get(chart, []))
 
     def param_values(self) -> dict[str, str]:
         """The raw text of every hyperparameter input, by name."""
