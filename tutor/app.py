@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-import os
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -246,6 +246,9 @@ class TutorApp(App[None]):
         yield Footer()
 
     async def on_mount(self) -> None:
+        # The training thread holds the GIL between torch calls; Python's default 5 ms
+        # switch interval would show up as input lag. 1 ms keeps keys and charts responsive.
+        sys.setswitchinterval(0.001)
         lessons = self.query_one(LessonList)
         lessons.border_title = "Lessons"
         self.status.set_torch_note("loading PyTorch…")
@@ -523,14 +526,14 @@ class TutorApp(App[None]):
         from tutor.runner import run_lesson
 
         try:
-            # One core stays free for the UI, so the charts keep moving while torch computes.
+            # torch keeps all cores: its kernels release the GIL, and a short switch
+            # interval (set at mount) lets the UI thread in between Python-level steps.
             result = run_lesson(
                 run.loaded,
                 run.params,
                 sink=run.bridge,
                 cancel=run.cancel,
                 device=self.device,
-                threads=max(1, (os.cpu_count() or 2) - 1),
                 lang=self.lang,
             )
             # Every finished run is stored, whatever its status, here on the worker thread.

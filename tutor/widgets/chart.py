@@ -19,7 +19,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-import plotext as plt
 from rich.style import Style
 from rich.text import Text
 from textual.widget import Widget
@@ -151,6 +150,8 @@ def render_plot(
     pers = {s.per for s in series if s.points} | {o.per for o in overlays if o.points}
     mixed = len(pers) == 2
     max_points = max(8, width * 4)  # plotext's block markers hold 2×2 dots per cell
+    import plotext as plt  # here, not at the top: importing it costs ~0.1 s of start-up
+
     with PLOT_LOCK:
         fig = plt.figure
         fig.clear()
