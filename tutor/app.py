@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import os
 import sqlite3
 import sys
 import threading
@@ -526,14 +527,16 @@ class TutorApp(App[None]):
         from tutor.runner import run_lesson
 
         try:
-            # torch keeps all cores: its kernels release the GIL, and a short switch
-            # interval (set at mount) lets the UI thread in between Python-level steps.
+            # One core stays free for the UI (measured: with every core the loop lag doubled
+            # for a 25% gain, see bench/perf.md); a 1 ms switch interval (set at mount) lets
+            # the UI thread in between the training thread's Python-level steps.
             result = run_lesson(
                 run.loaded,
                 run.params,
                 sink=run.bridge,
                 cancel=run.cancel,
                 device=self.device,
+                threads=max(1, (os.cpu_count() or 2) - 1),
                 lang=self.lang,
             )
             # Every finished run is stored, whatever its status, here on the worker thread.
