@@ -47,8 +47,8 @@ def assert_resolves(loaded: LoadedLesson, params: dict) -> None:
     values = quiz.run_values(result)
     for question in loaded.lesson.quiz:
         expected = quiz.expected_value(question, values)
-        shown = quiz.format_expected(question, expected)  # raises if unusable for its kind
-        assert shown, f"{loaded.id}/{question.id}"
+        # Raises if the run's value cannot serve as an answer of this kind (e.g. a bad shape).
+        quiz.format_expected(question, expected)
         assert quiz.grade(question, "(0,)" if question.kind == "shape" else "0", values).status in (
             "correct",
             "wrong",

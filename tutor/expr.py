@@ -161,9 +161,9 @@ def evaluate(source: str, values: Mapping[str, Any]) -> Any:
             result = isinstance(node.op, ast.And)
             for value_node in node.values:
                 value = ev(value_node)
-                if isinstance(node.op, ast.And) and not _truth(value):
+                if isinstance(node.op, ast.And) and not truth(value):
                     return value
-                if isinstance(node.op, ast.Or) and _truth(value):
+                if isinstance(node.op, ast.Or) and truth(value):
                     return value
                 result = value
             return result
@@ -171,12 +171,12 @@ def evaluate(source: str, values: Mapping[str, Any]) -> Any:
             left = ev(node.left)
             for op, right_node in zip(node.ops, node.comparators):
                 right = ev(right_node)
-                if not _truth(_CMPOPS[type(op)](left, right)):
+                if not truth(_CMPOPS[type(op)](left, right)):
                     return False
                 left = right
             return True
         if isinstance(node, ast.IfExp):
-            return ev(node.body) if _truth(ev(node.test)) else ev(node.orelse)
+            return ev(node.body) if truth(ev(node.test)) else ev(node.orelse)
         if isinstance(node, ast.Call):
             return funcs[node.func.id](*[ev(a) for a in node.args])  # type: ignore[union-attr]
         if isinstance(node, ast.Subscript):
@@ -197,7 +197,8 @@ def evaluate(source: str, values: Mapping[str, Any]) -> Any:
         raise ExprError(f"{source!r}: {type(e).__name__}: {e}") from None
 
 
-def _truth(value: Any) -> bool:
+def truth(value: Any) -> bool:
+    """Truth of an expression result; an array is true when all its items are."""
     import numpy as np
 
     return bool(np.all(value)) if isinstance(value, np.ndarray) else bool(value)

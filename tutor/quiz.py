@@ -193,7 +193,7 @@ def evaluate_check(check: Check, values: Mapping[str, Any], lang: str = "en") ->
     name = check.name.get(lang)
     target = check_target(check)
     try:
-        if check.when is not None and not expr._truth(expr.evaluate(check.when, values)):
+        if check.when is not None and not expr.truth(expr.evaluate(check.when, values)):
             return None
         value = expr.evaluate(check.expr, values)
         if check.at_most is not None:

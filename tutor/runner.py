@@ -8,6 +8,7 @@ nothing raises out of here.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import sys
 import threading
@@ -220,14 +221,8 @@ def _result(
         f"quiz question {qid!r} needs {name!r}, which this run did not record"
         for qid, name in missing
     ]
-    return _replace(result, checks=checks, logs=logs)
+    return dataclasses.replace(result, checks=checks, logs=logs)
 
 
 def _missing_quiz_values(loaded: LoadedLesson, values: Mapping[str, Any]) -> list[tuple[str, str]]:
     return [(q.id, n) for q in loaded.lesson.quiz for n in sorted(q.names()) if n not in values]
-
-
-def _replace(result: RunResult, **changes: Any) -> RunResult:
-    import dataclasses
-
-    return dataclasses.replace(result, **changes)
