@@ -341,7 +341,7 @@ async def test_a_crash_outside_the_lesson_is_reported_and_the_app_lives_on(
 
     async with app.run_test(size=(80, 24)) as pilot:
         with monkeypatch.context() as patch:
-            patch.setattr("tutor.runner.run_lesson", broken_runner)
+            patch.setattr("tutor.worker.Trainer.run", broken_runner)
             await pilot.press("r")
             await app.workers.wait_for_complete()
             await until(pilot, lambda: "internal error" in text_of(app, "#status"))

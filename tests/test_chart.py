@@ -90,28 +90,23 @@ class ChartApp(App[None]):
         yield chart
 
 
-async def test_mounted_chart_renders_its_own_size_and_redraws_only_when_dirty() -> None:
+async def test_mounted_chart_draws_its_own_size_off_the_loop_and_only_when_dirty() -> None:
     app = ChartApp()
     async with app.run_test(size=(80, 24)) as pilot:
         chart = app.query_one(LiveChart)
-        refreshes = 0
-        original = chart.refresh
-
-        def counting_refresh(*args: object, **kwargs: object) -> LiveChart:
-            nonlocal refreshes
-            refreshes += 1
-            return original(*args, **kwargs)  # type: ignore[arg-type]
-
-        chart.refresh = counting_refresh  # type: ignore[method-assign]
-        for step in range(1, 101):  # a burst of batches: no redraw per batch
-            chart.add_points("loss", [(step, 1 / step)])
-        assert refreshes == 0
-        chart.redraw_if_dirty()
-        chart.redraw_if_dirty()  # nothing new: no second redraw
-        assert refreshes == 1
         await pilot.pause()
+        chart.redraw_if_dirty()  # the first drawing (empty) at the mounted size
+        before = chart.drawings
+        for step in range(1, 101):  # a burst of batches: no drawing per batch
+            chart.add_points("loss", [(step, 1 / step)])
+        assert chart.drawings == before
+        while chart.drawings == before or chart._drawing:
+            chart.redraw_if_dirty()
+            await pilot.pause(0.01)
+        chart.redraw_if_dirty()  # nothing new: no second drawing
+        assert chart.drawings == before + 1
 
-        text = chart.render()
-        lines = text.split("\n")
-        assert (len(lines), lines[0].cell_len) == (12, 48)
+        lines = [chart.render_line(y) for y in range(chart.content_size.height)]
+        assert (len(lines), {line.cell_length for line in lines}) == (12, {48})
+        assert "".join(seg.text for seg in lines[0]).startswith("loss")
         assert chart.point_count("loss") == 100

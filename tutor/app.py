@@ -1,9 +1,9 @@
 """The Textual app: pick a lesson, read it, read its code, train it live, take its quiz.
 
-Importing this module must not import torch (start-up stays fast, and ``dl-tutor
---help`` never pays for it): the runner imports torch inside ``run_lesson`` on the
-training thread, and a preload worker imports it once the first screen is painted
-so the first Run does not wait.
+The app process never imports torch: lessons train in a child process
+(:mod:`tutor.worker`), so start-up stays fast and neither the UI nor the training
+slows the other. Once the first screen is painted, a spare child starts and imports
+torch, so the first Run does not wait for it.
 
 The app owns the session state (which lesson is open, the run in progress, each
 lesson's latest runs) and wires widgets to the plain-Python cores: the runner
@@ -21,8 +21,6 @@ job returns a :class:`~tutor.bridge.StoreSnapshot` that the UI applies.
 from __future__ import annotations
 
 import asyncio
-import importlib
-import os
 import sqlite3
 import sys
 import threading
@@ -59,6 +57,7 @@ from tutor.widgets import (
 from tutor.widgets.chart import OVERLAY_PALETTE
 from tutor.widgets.lesson_list import lesson_label
 from tutor.widgets.runs_table import format_when, run_label
+from tutor.worker import Trainer
 
 PANES = ("pane-lesson", "pane-code", "pane-train", "pane-quiz")
 _PANES_GROUP = Binding.Group("Panes", compact=True)
@@ -216,7 +215,8 @@ class TutorApp(App[None]):
         self.active_run: ActiveRun | None = None  # the run in progress, whichever lesson is shown
         self.last_result: RunResult | None = None  # the latest finished run of any lesson
         self.last_run_id: int | None = None  # the store id of the latest run stored
-        self.torch_ready = False
+        self.torch_ready = False  # a training process is warm (torch imported)
+        self.trainer = Trainer()  # trains in child processes, one spare kept warm
         self._finished: dict[str, tuple[RunResult, events.Progress | None]] = {}
         self._graded: dict[str, GradedRun] = {}  # per lesson: the run the quiz grades against
         self._stored_runs: dict[str, list[StoredRun]] = {}  # per lesson, newest first
@@ -247,8 +247,9 @@ class TutorApp(App[None]):
         yield Footer()
 
     async def on_mount(self) -> None:
-        # The training thread holds the GIL between torch calls; Python's default 5 ms
-        # switch interval would show up as input lag. 1 ms keeps keys and charts responsive.
+        # Charts are drawn on a thread (plotext is slow pure Python); with Python's default
+        # 5 ms switch interval the event loop would wait that long for the GIL. 1 ms keeps
+        # keys and timers prompt.
         sys.setswitchinterval(0.001)
         lessons = self.query_one(LessonList)
         lessons.border_title = "Lessons"
@@ -331,7 +332,9 @@ class TutorApp(App[None]):
 
     @work(thread=True, group="preload", exit_on_error=False)
     def _preload_torch(self) -> None:
-        importlib.import_module("torch")
+        """Start the spare training process and wait until it has imported torch."""
+        if self.trainer.wait_ready() is None:
+            raise RuntimeError(self.trainer.spare_failure())
 
     # -- lessons ----------------------------------------------------------------------
 
@@ -524,21 +527,18 @@ class TutorApp(App[None]):
     # cancel the previous worker while it may still be storing its run.
     @work(thread=True, group="training", exit_on_error=False)
     def _train(self, run: ActiveRun) -> tuple[RunResult, StoreSnapshot | None]:
-        from tutor.runner import run_lesson
-
         try:
-            # One core stays free for the UI (measured: with every core the loop lag doubled
-            # for a 25% gain, see bench/perf.md); a 1 ms switch interval (set at mount) lets
-            # the UI thread in between the training thread's Python-level steps.
-            result = run_lesson(
+            # In a child process with torch's own thread count: it trains as fast as a
+            # plain script, and this thread only relays its events (bench/perf.md).
+            result = self.trainer.run(
                 run.loaded,
                 run.params,
                 sink=run.bridge,
                 cancel=run.cancel,
                 device=self.device,
-                threads=max(1, (os.cpu_count() or 2) - 1),
                 lang=self.lang,
             )
+            self.trainer.warm()  # the next run's process imports torch in the meantime
             # Every finished run is stored, whatever its status, here on the worker thread.
             link = self._link
             snapshot = None
@@ -889,6 +889,7 @@ class TutorApp(App[None]):
         # Any way out (q, ctrl+q, app.exit(), a test ending) must stop the training thread:
         # it cannot be killed, and the process waits for it before exiting.
         await self._finish_training()
+        await asyncio.to_thread(self.trainer.close)  # the spare, and a run that never stopped
         if self._owns_store and self.store is not None:
             self.store.close()
 

@@ -16,11 +16,16 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal
 
+from rich.console import Console
 from rich.style import Style
 from rich.text import Text
+from textual import on
+from textual.message import Message
+from textual.strip import Strip
 from textual.widget import Widget
 
 Per = Literal["step", "epoch"]
@@ -199,32 +204,149 @@ def render_plot(
         return fig.build().string()
 
 
+@dataclass(frozen=True)
+class ChartDrawing:
+    """Everything one drawing of a chart needs, copied: the drawing thread reads this while
+    the run keeps appending points to the widget's own lists."""
+
+    title: str
+    empty_text: str
+    series: tuple[ChartSeries, ...]
+    overlays: tuple[OverlaySeries, ...]
+    y_range: tuple[float, float] | None
+    epochs: int | None
+
+    def legend(self) -> Text:
+        """The title and one coloured swatch per series, e.g. ``loss  ━ train  ━ test``."""
+        line = Text()
+        line.append(self.title, style="bold")
+        for i, series in enumerate(self.series):
+            line.append("  ━ ", style=Style(color=f"color({PALETTE[i % len(PALETTE)]})"))
+            line.append(series.label)
+            if series.points:
+                line.append(f" {series.points[-1][1]:.4g}", style="dim")
+        return line
+
+    def overlay_legend(self) -> Text:
+        """One dotted swatch per overlaid run: ``vs  ┈ #3 lr=0.3  ┈ #5 lr=0.03``."""
+        line = Text("vs", style="dim")
+        colours = {o.label: o.colour for o in reversed(self.overlays)}  # first one wins
+        for label in dict.fromkeys(o.label for o in self.overlays):
+            line.append("  ┈ ", style=Style(color=f"color({colours[label]})", bold=True))
+            line.append(label)
+        return line
+
+    def render_text(self, width: int, height: int) -> Text:
+        """The whole chart (legend line(s) + plot) as exactly ``height`` lines of ``width``
+        cells. With overlays, a second legend line names the runs drawn behind."""
+        if width <= 0 or height <= 0:
+            return Text()
+        series, overlays = list(self.series), list(self.overlays)
+        log_y = use_log_scale(series, overlays, self.y_range)
+        headers = [self.legend()]
+        if log_y:
+            headers[0].append("  (log scale)", style="dim italic")
+        if overlays and height >= 2:
+            headers.append(self.overlay_legend())
+        for header in headers:
+            header.truncate(width, overflow="ellipsis", pad=True)
+        plot_height = height - len(headers)
+        drawable = any(s.points for s in series) or bool(overlays)
+        if not drawable or width < MIN_PLOT_WIDTH or plot_height < MIN_PLOT_HEIGHT:
+            message = self.empty_text if not drawable else "(too small to draw)"
+            body = [Text(message if row == plot_height // 2 else "") for row in range(plot_height)]
+            for row in body:
+                row.align("center", width)
+            return Text("\n").join([*headers, *body])
+        ansi = render_plot(
+            series,
+            width,
+            plot_height,
+            y_range=self.y_range,
+            epochs=self.epochs,
+            overlays=overlays,
+            log_y=log_y,
+        )
+        rows = Text.from_ansi(ansi).split("\n")[:plot_height]
+        for row in rows:
+            row.truncate(width, pad=True)
+        rows += [Text(" " * width)] * (plot_height - len(rows))
+        return Text("\n").join([*headers, *rows])
+
+
+def draw_strips(drawing: ChartDrawing, size: tuple[int, int], console: Console) -> list[Strip]:
+    """The chart as lines of segments, ready to paint (runs on the drawing thread)."""
+    try:
+        text = drawing.render_text(*size)
+    except Exception as e:  # a plotting bug must not kill the thread or leave it blank
+        text = Text(f"cannot draw this chart: {type(e).__name__}: {e}")
+    return [Strip(list(line.render(console)), line.cell_len) for line in text.split("\n")]
+
+
+# One thread draws every chart: plotext is pure Python and takes 10-50 ms a drawing, far
+# too long for the event loop (a 20 ms timer must not lag); PLOT_LOCK serialises them anyway.
+DRAWER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chart")
+
+
 class LiveChart(Widget):
-    """A line chart of one or more named series that grows while a run reports points."""
+    """A line chart of one or more named series that grows while a run reports points.
+
+    Drawing happens off the event loop: at most every ``REDRAW_INTERVAL`` a copy of the data
+    (:class:`ChartDrawing`) goes to the drawing thread (:data:`DRAWER`), which returns the
+    chart as ready-made lines (``Strip``); painting them is all the event loop does. A view
+    with several charts can draw them together (``auto_redraw=False``, then
+    ``begin_drawing``/``show_drawing``) so they land in one screen update.
+    """
 
     REDRAW_INTERVAL = 0.1  # seconds; the run reports ≤ 10 times a second too
+
+    class Drawn(Message):
+        """The drawing thread finished a drawing of ``size`` (width, height)."""
+
+        bubble = False  # only the chart that asked cares
+
+        def __init__(self, size: tuple[int, int], strips: list[Strip]) -> None:
+            super().__init__()
+            self.size = size
+            self.strips = strips
 
     def __init__(
         self,
         title: str = "",
         *,
         empty_text: str = "no points yet",
+        auto_redraw: bool = True,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.title = title
-        self.empty_text = empty_text
+        self.auto_redraw = auto_redraw  # False: a parent view calls begin/show_drawing
+        self._empty_text = empty_text
         self._series: dict[str, ChartSeries] = {}
         self._overlays: list[OverlaySeries] = []
         self.y_range: tuple[float, float] | None = None
         self.epochs: int | None = None
-        self._dirty = False
-        self._cache: tuple[tuple[int, int], Text] | None = None
+        self._dirty = True
+        self._drawing = False  # a drawing is in the thread; the next waits for it
+        self.drawings = 0  # drawings handed to the thread (tests count them)
+        self._strips: list[Strip] = []
+        self._drawn_size: tuple[int, int] | None = None
 
     def on_mount(self) -> None:
-        self.set_interval(self.REDRAW_INTERVAL, self.redraw_if_dirty)
+        if self.auto_redraw:
+            self.set_interval(self.REDRAW_INTERVAL, self.redraw_if_dirty)
+
+    @property
+    def empty_text(self) -> str:
+        """What the chart says while it has nothing to draw."""
+        return self._empty_text
+
+    @empty_text.setter
+    def empty_text(self, text: str) -> None:
+        self._empty_text = text
+        self._changed()
 
     # -- data -------------------------------------------------------------------------
 
@@ -241,7 +363,7 @@ class LiveChart(Widget):
         self._series = {name: ChartSeries(name, label, per) for name, label, per in series}
         self._overlays = []
         if empty_text is not None:
-            self.empty_text = empty_text
+            self._empty_text = empty_text
         self.y_range = y_range
         self.epochs = None
         self._changed()
@@ -294,75 +416,69 @@ class LiveChart(Widget):
 
     # -- drawing ----------------------------------------------------------------------
 
-    def _changed(self) -> None:
-        # Only mark: the timer redraws, so a burst of batches costs one plotext build.
-        self._dirty = True
-
-    def redraw_if_dirty(self) -> None:
-        """Redraw if points arrived since the last redraw (the timer calls this)."""
-        if self._dirty:
-            self._dirty = False
-            self._cache = None
-            self.refresh()
-
-    def render(self) -> Text:
-        size = (self.content_size.width, self.content_size.height)
-        if self._cache is None or self._cache[0] != size:
-            self._cache = (size, self.render_text(*size))
-        return self._cache[1]
+    def snapshot(self) -> ChartDrawing:
+        """A copy of what to draw (list copies are cheap; the drawing is not)."""
+        return ChartDrawing(
+            self.title,
+            self._empty_text,
+            tuple(
+                ChartSeries(s.name, s.label, s.per, list(s.points)) for s in self._series.values()
+            ),
+            tuple(self._overlays),  # replaced, never changed in place
+            self.y_range,
+            self.epochs,
+        )
 
     def legend(self) -> Text:
-        """The title and one coloured swatch per series, e.g. ``loss  ━ train  ━ test``."""
-        line = Text()
-        line.append(self.title, style="bold")
-        for i, series in enumerate(self._series.values()):
-            line.append("  ━ ", style=Style(color=f"color({PALETTE[i % len(PALETTE)]})"))
-            line.append(series.label)
-            if series.points:
-                line.append(f" {series.points[-1][1]:.4g}", style="dim")
-        return line
+        return self.snapshot().legend()
 
     def overlay_legend(self) -> Text:
-        """One dotted swatch per overlaid run: ``vs  ┈ #3 lr=0.3  ┈ #5 lr=0.03``."""
-        line = Text("vs", style="dim")
-        colours = {o.label: o.colour for o in reversed(self._overlays)}  # first one wins
-        for label in dict.fromkeys(o.label for o in self._overlays):
-            line.append("  ┈ ", style=Style(color=f"color({colours[label]})", bold=True))
-            line.append(label)
-        return line
+        return self.snapshot().overlay_legend()
 
     def render_text(self, width: int, height: int) -> Text:
-        """The whole chart (legend line(s) + plot) as exactly ``height`` lines of ``width``
-        cells. With overlays, a second legend line names the runs drawn behind."""
-        if width <= 0 or height <= 0:
-            return Text()
-        log_y = use_log_scale(list(self._series.values()), self._overlays, self.y_range)
-        headers = [self.legend()]
-        if log_y:
-            headers[0].append("  (log scale)", style="dim italic")
-        if self._overlays and height >= 2:
-            headers.append(self.overlay_legend())
-        for header in headers:
-            header.truncate(width, overflow="ellipsis", pad=True)
-        plot_height = height - len(headers)
-        drawable = self.has_data or bool(self._overlays)
-        if not drawable or width < MIN_PLOT_WIDTH or plot_height < MIN_PLOT_HEIGHT:
-            message = self.empty_text if not drawable else "(too small to draw)"
-            body = [Text(message if row == plot_height // 2 else "") for row in range(plot_height)]
-            for row in body:
-                row.align("center", width)
-            return Text("\n").join([*headers, *body])
-        ansi = render_plot(
-            list(self._series.values()),
-            width,
-            plot_height,
-            y_range=self.y_range,
-            epochs=self.epochs,
-            overlays=self._overlays,
-            log_y=log_y,
-        )
-        rows = Text.from_ansi(ansi).split("\n")[:plot_height]
-        for row in rows:
-            row.truncate(width, pad=True)
-        rows += [Text(" " * width)] * (plot_height - len(rows))
-        return Text("\n").join([*headers, *rows])
+        """The chart as the drawing thread draws it, here and now (for tests and tools)."""
+        return self.snapshot().render_text(width, height)
+
+    def _changed(self) -> None:
+        # Only mark: the next tick draws, so a burst of batches costs one drawing.
+        self._dirty = True
+
+    def wants_drawing(self) -> bool:
+        """Points arrived or the size changed since the last drawing, and none is in the
+        drawing thread now (the next waits for it)."""
+        size = (self.content_size.width, self.content_size.height)
+        return not self._drawing and (self._dirty or size != self._drawn_size)
+
+    def begin_drawing(self) -> tuple[ChartDrawing, tuple[int, int]]:
+        """What to draw and at which size; the drawing is then in flight."""
+        self._dirty = False
+        self._drawing = True
+        self.drawings += 1
+        return self.snapshot(), (self.content_size.width, self.content_size.height)
+
+    def show_drawing(self, size: tuple[int, int], strips: list[Strip]) -> None:
+        """Paint a finished drawing."""
+        self._drawing = False
+        self._strips, self._drawn_size = strips, size
+        self.refresh()
+
+    def redraw_if_dirty(self) -> None:
+        """Hand a drawing to the drawing thread if needed (this chart's own timer calls it,
+        unless a parent view draws its charts together)."""
+        if not self.wants_drawing():
+            return
+        drawing, size = self.begin_drawing()
+        DRAWER.submit(self._draw, drawing, size, self.app.console)
+
+    def _draw(self, drawing: ChartDrawing, size: tuple[int, int], console: Console) -> None:
+        self.post_message(self.Drawn(size, draw_strips(drawing, size, console)))
+
+    @on(Drawn)
+    def _drawn(self, message: Drawn) -> None:
+        self.show_drawing(message.size, message.strips)
+
+    def render_line(self, y: int) -> Strip:
+        width = self.content_size.width
+        strip = self._strips[y] if y < len(self._strips) else Strip.blank(width)
+        # Until the drawing at a new size arrives, the old one is cut or padded to fit.
+        return strip.crop_extend(0, width, None)

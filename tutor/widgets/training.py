@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from rich.console import Console
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Container, Horizontal, VerticalScroll
 from textual.message import Message
+from textual.strip import Strip
 from textual.validation import ValidationResult, Validator
 from textual.widgets import Button, Input, Label, Static
 
@@ -24,7 +26,7 @@ from tutor.modelview import format_summary
 from tutor.progress import StoredRun
 from tutor.quiz import format_value
 from tutor.schema import Hyperparam, Lesson
-from tutor.widgets.chart import LiveChart, OverlaySeries
+from tutor.widgets.chart import DRAWER, ChartDrawing, LiveChart, OverlaySeries, draw_strips
 from tutor.widgets.run_log import RunLog
 from tutor.widgets.runs_table import RunsTable
 
@@ -34,6 +36,9 @@ if TYPE_CHECKING:
 Point = tuple[float, float]
 CHART_KINDS = ("loss", "accuracy", "other")
 NO_DATASET = "chosen by the lesson code"  # until the run says (ctx.data / use_dataset)
+# Seconds between screen updates while a run reports: the curves, progress and metrics move
+# together, at most this often (the run itself reports at most every 0.1 s).
+REDRAW_INTERVAL = 0.1
 
 
 class HyperparamValidator(Validator):
@@ -155,6 +160,23 @@ class TrainingView(VerticalScroll):
             self.bridge = bridge
             self.result = result
 
+    # -- messages: from the drawing thread ------------------------------------------------
+
+    class ChartsDrawn(Message):
+        """The charts that changed since the last tick are drawn; ``progress`` is shown with
+        them, so one tick costs one screen update."""
+
+        bubble = False
+
+        def __init__(
+            self,
+            drawn: list[tuple[LiveChart, tuple[int, int], list[Strip]]],
+            progress: events.Progress | None,
+        ) -> None:
+            super().__init__()
+            self.drawn = drawn
+            self.progress = progress
+
     # -------------------------------------------------------------------------------------
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
@@ -162,6 +184,8 @@ class TrainingView(VerticalScroll):
         self._lesson: Lesson | None = None
         self._lang = "en"
         self._chart_of: dict[str, LiveChart] = {}  # series name → the chart that draws it
+        self._pending_progress: events.Progress | None = None  # shown at the next tick
+        self._pending_logs: list[str] = []  # written at the next tick (a write lays out)
 
     def compose(self) -> ComposeResult:
         yield Static("Edit a value, then Enter or r runs the lesson.", id="form-hint", markup=False)
@@ -180,9 +204,13 @@ class TrainingView(VerticalScroll):
                 yield Static("seed: –", id="seed", markup=False)
                 yield Static("dataset: –", id="dataset", markup=False)
             with Container(id="charts"):  # stacked; side by side on wide screens
-                yield LiveChart("loss", id="chart-loss", classes="chart")
-                yield LiveChart("accuracy", id="chart-accuracy", classes="chart")
-                yield LiveChart("other curves", id="chart-other", classes="chart")
+                # Drawn together by this view's tick (_redraw), not each on its own timer.
+                for kind, title in (
+                    ("loss", "loss"),
+                    ("accuracy", "accuracy"),
+                    ("other", "other curves"),
+                ):
+                    yield LiveChart(title, id=f"chart-{kind}", classes="chart", auto_redraw=False)
             yield Static("", id="metrics", markup=False)
             yield Static("", id="checks", markup=False)
             yield Static("", id="runs-hint", markup=False)
@@ -190,6 +218,9 @@ class TrainingView(VerticalScroll):
             yield RunLog(id="run-log", max_lines=5000)
             yield Static("", id="model-view", markup=False)
             yield Static("", id="image-view", markup=False)
+
+    def on_mount(self) -> None:
+        self.set_interval(REDRAW_INTERVAL, self._redraw)
 
     # -- the lesson -------------------------------------------------------------------
 
@@ -377,6 +408,7 @@ class TrainingView(VerticalScroll):
         for chart in self.query(".chart").results(LiveChart):
             chart.clear()
         self.query_one("#run-log", RunLog).reset()
+        self._pending_logs, self._pending_progress = [], None
         self.query_one("#progress", Static).update(progress)
         self.query_one("#metrics", Static).update(format_metrics({}))
         self.query_one("#device", Static).update(f"device: {device or '–'}")
@@ -446,19 +478,69 @@ class TrainingView(VerticalScroll):
                 chart.add_points(name, pts)
 
     def log_lines(self, lines: Iterable[str]) -> None:
+        self._flush_logs()  # in the order they came
         self.query_one("#run-log", RunLog).add_lines(lines)
+
+    def _flush_logs(self) -> None:
+        if self._pending_logs:
+            lines, self._pending_logs = self._pending_logs, []
+            self.query_one("#run-log", RunLog).add_lines(lines)
 
     def apply_update(self, update: RunUpdate) -> None:
         """Show what the run produced since the last update (points, log, progress)."""
         self.add_points(update.points)
-        self.log_lines(update.logs)
+        self._pending_logs.extend(update.logs)
         if update.progress is not None:
-            self.query_one("#progress", Static).update(format_progress(update.progress))
-            self.query_one("#metrics", Static).update(format_metrics(update.progress.metrics))
+            self._pending_progress = update.progress
+
+    # -- drawing: one screen update per tick while a run reports -----------------------
+
+    def _redraw(self) -> None:
+        """Every tick: the charts that changed go to the drawing thread together, with the
+        latest progress, so their results land in one screen update."""
+        progress, self._pending_progress = self._pending_progress, None
+        charts = self.query(".chart").results(LiveChart)
+        jobs = [(chart, *chart.begin_drawing()) for chart in charts if chart.wants_drawing()]
+        if jobs:
+            DRAWER.submit(self._draw, jobs, progress, self.app.console)
+        else:
+            self._show_progress(progress)
+
+    def _draw(
+        self,
+        jobs: list[tuple[LiveChart, ChartDrawing, tuple[int, int]]],
+        progress: events.Progress | None,
+        console: Console,
+    ) -> None:
+        """The drawing thread."""
+        drawn = [(chart, size, draw_strips(d, size, console)) for chart, d, size in jobs]
+        self.post_message(self.ChartsDrawn(drawn, progress))
+
+    @on(ChartsDrawn)
+    def _charts_drawn(self, message: ChartsDrawn) -> None:
+        for chart, size, strips in message.drawn:
+            chart.show_drawing(size, strips)
+        if self.has_class("-running"):
+            self._show_progress(message.progress)
+
+    def _show_progress(self, progress: events.Progress | None) -> None:
+        """The progress line, metrics and log lines that arrived since the last tick."""
+        self._flush_logs()
+        if progress is None:
+            return
+        # A layout of the whole screen ~10 times a second would cost more than everything
+        # else the UI does during a run, so only when a height changes.
+        self.query_one("#progress", Static).update(format_progress(progress), layout=False)
+        metrics = self.query_one("#metrics", Static)
+        text = format_metrics(progress.metrics)
+        lines = len(text.wrap(self.app.console, max(1, metrics.content_size.width)))
+        metrics.update(text, layout=lines != metrics.content_size.height)
 
     def show_result(self, result: RunResult, last_progress: events.Progress | None) -> None:
         """The run ended: final numbers, checks, errors, and the model and image views."""
         self.set_running(False)
+        self._pending_progress = None  # the final line below replaces it
+        self._flush_logs()
         self._say_in_charts(f"no points: the run {result.status} before reporting any")
         # The result's history is every point the run flushed: the authoritative curves.
         for chart in self.query(".chart").results(LiveChart):

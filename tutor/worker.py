@@ -1,0 +1,503 @@
+"""Training in a child process, so the app's UI and the lesson never share an interpreter.
+
+Measured in one process (bench/perf.md): the training loop holds the GIL between torch
+calls, so the UI's event loop lagged (p95 36–79 ms) and drawing the UI slowed training to
+0.44–0.55× a plain script. A child process trains at full speed and the app only handles
+a few small messages a second.
+
+The parent spawns ``python -m tutor.worker FD`` *before* it is needed (it imports torch,
+which takes seconds, then says it is ready), so pressing Run does not wait for the import.
+One process serves one run and exits: no state leaks from one run into the next.
+
+The protocol is pickled frames (4-byte length + pickle), parent and child being the same
+program:
+
+- child → parent, on file descriptor ``FD``: :class:`Ready`, then every event of the run
+  (:mod:`tutor.events`), ending with ``RunFinished``; a :class:`WorkerCrashed` if the child's
+  own code fails;
+- parent → child, on stdin: one :class:`RunRequest`, then the byte :data:`CANCEL` to stop
+  at the lesson's next step. End of file (the app exited, even by ``kill -9``) cancels too,
+  and the child exits soon after whether or not the lesson checks for Stop.
+
+The lesson's own output (``print``, warnings) arrives on the child's stdout/stderr and
+becomes ``LogLine`` events. No Textual here: the app calls :meth:`Trainer.run` from a thread
+worker, with the same arguments as :func:`tutor.runner.run_lesson`.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import pickle
+import signal
+import struct
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from tutor import events
+from tutor.events import Event, RunResult, Sink, Status
+from tutor.lessons import LoadedLesson
+
+CANCEL = b"c"
+# After Stop, a lesson gets this long to reach its next report_step before its process is
+# killed: quitting and Stop end a run within a second even if the lesson never checks.
+CANCEL_GRACE_SECONDS = 1.0
+# Once its parent is gone, a child lets its lesson stop cleanly for this long, then exits.
+ORPHAN_EXIT_SECONDS = 2.0
+_HEADER = struct.Struct(">I")
+OUTPUT_LINES_KEPT = 40  # the tail of the child's output, for a crash report
+
+
+@dataclass(frozen=True)
+class Ready:
+    pid: int
+    torch_version: str
+
+
+@dataclass(frozen=True)
+class WorkerCrashed:
+    """Our own code failed in the child (not the lesson's: run_lesson catches those)."""
+
+    error: str
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    loaded: LoadedLesson
+    params: dict[str, Any]
+    device: str = "auto"
+    code_path: Path | None = None
+    threads: int | None = None
+    lang: str = "en"
+
+
+# -- frames ------------------------------------------------------------------------------
+
+
+def write_frame(stream: IO[bytes], obj: object) -> None:
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(_HEADER.pack(len(data)) + data)
+    stream.flush()
+
+
+def read_frame(stream: IO[bytes]) -> Any | None:
+    """The next object, or None at end of file (the other side is gone)."""
+    header = _read_exactly(stream, _HEADER.size)
+    if header is None:
+        return None
+    data = _read_exactly(stream, _HEADER.unpack(header)[0])
+    return None if data is None else pickle.loads(data)  # noqa: S301 - our own child
+
+
+def _read_exactly(stream: IO[bytes], n: int) -> bytes | None:
+    chunks, left = [], n
+    while left:
+        chunk = stream.read(left)
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+# -- the parent's side -------------------------------------------------------------------
+
+
+def _child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    package_root = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+    env["PYTHONUNBUFFERED"] = "1"  # a lesson's print() shows up as it happens
+    env["PYTHONIOENCODING"] = "utf-8"
+    return env
+
+
+class TrainingProcess:
+    """One child process: spawned ahead of a run, it imports torch and waits for a request."""
+
+    def __init__(self) -> None:
+        read_fd, write_fd = os.pipe()
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "tutor.worker", str(write_fd)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                pass_fds=(write_fd,),
+                env=_child_env(),
+                # Its own session: the terminal's Ctrl+C and hang-up go to the app, which
+                # then stops the run in order; the group lets us kill the lesson's children.
+                start_new_session=True,
+            )
+        finally:
+            os.close(write_fd)
+        self._frames = os.fdopen(read_fd, "rb")
+        self._ready: Ready | None = None
+        self._ready_checked = threading.Lock()
+        self._lock = threading.Lock()
+        self._sink: Sink | None = None
+        self._sent = False  # the request was written: CANCEL bytes may follow it
+        self._cancelled = False
+        self.output: collections.deque[str] = collections.deque(maxlen=OUTPUT_LINES_KEPT)
+        self._output_done = threading.Event()
+        threading.Thread(target=self._pump_output, daemon=True, name="worker-output").start()
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def wait_ready(self) -> Ready | None:
+        """Block until the child has imported torch; None if it died first."""
+        with self._ready_checked:
+            if self._ready is None and self.proc.returncode is None:
+                frame = read_frame(self._frames)
+                if isinstance(frame, Ready):
+                    self._ready = frame
+            return self._ready
+
+    def run(self, request: RunRequest, sink: Sink, cancel: threading.Event) -> RunResult:
+        """Send ``request``, pass each event to ``sink``, return the result. Never raises for
+        what happens in the child: a crash or kill becomes a ``failed`` (or ``cancelled``)
+        result built from the events received so far."""
+        collector = _Collector(request, sink)
+        with self._lock:
+            self._sink = collector
+        finished: RunResult | None = None
+        done = threading.Event()
+        threading.Thread(
+            target=self._watch_cancel, args=(cancel, done), daemon=True, name="worker-cancel"
+        ).start()
+        try:
+            if self.wait_ready() is not None and self._send_request(request):
+                finished = self._read_events(collector)
+        finally:
+            done.set()
+            self._reap()
+        if finished is None:
+            finished = collector.fallback_result(
+                self.ended_how(), cancel.is_set(), list(self.output)
+            )
+        sink(events.RunFinished(finished))
+        return finished
+
+    def close(self) -> None:
+        """End the child: a spare exits when its stdin closes; a busy one gets the grace
+        time to stop at a step, then it is killed."""
+        self._close_stdin()
+        try:
+            self.proc.wait(timeout=CANCEL_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            self._kill()
+
+    # -- internals ----------------------------------------------------------------------
+
+    def _send_request(self, request: RunRequest) -> bool:
+        """Send the request unless Stop came first; False if it was not sent."""
+        assert self.proc.stdin is not None
+        with self._lock:
+            if self._cancelled:
+                return False
+            try:
+                write_frame(self.proc.stdin, request)
+            except OSError:  # the child died after Ready: reading its events ends at once
+                pass
+            self._sent = True
+            return True
+
+    def _read_events(self, collector: _Collector) -> RunResult | None:
+        while True:
+            frame = read_frame(self._frames)
+            if frame is None:
+                return None
+            if isinstance(frame, WorkerCrashed):
+                collector.crash = frame.error
+                continue
+            if isinstance(frame, events.RunFinished):
+                # Its last printed lines travel on another pipe: let them arrive first.
+                self._output_done.wait(timeout=CANCEL_GRACE_SECONDS)
+                return frame.result
+            collector(frame)
+
+    def _watch_cancel(self, cancel: threading.Event, done: threading.Event) -> None:
+        # Polled: a thread cannot wait on two threading.Events at once.
+        while not done.is_set():
+            if cancel.wait(0.02):
+                break
+        if done.is_set():
+            return
+        with self._lock:
+            self._cancelled = True
+            sent = self._sent
+            if sent:  # after the request, so the byte cannot be read as part of it
+                try:
+                    assert self.proc.stdin is not None
+                    self.proc.stdin.write(CANCEL)
+                    self.proc.stdin.flush()
+                except OSError:
+                    pass
+        if not sent or not done.wait(CANCEL_GRACE_SECONDS):
+            self._kill()  # still importing torch, or a lesson that never reached a step
+
+    def _close_stdin(self) -> None:
+        with self._lock:
+            try:
+                if self.proc.stdin:
+                    self.proc.stdin.close()
+            except OSError:
+                pass
+
+    def _pump_output(self) -> None:
+        assert self.proc.stdout is not None
+        for raw in self.proc.stdout:
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            self.output.append(line)
+            with self._lock:
+                sink = self._sink
+            if sink is not None:
+                sink(events.LogLine(line))
+        self._output_done.set()
+
+    def _kill(self) -> None:
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def _reap(self) -> None:
+        """Wait for the child and kill what it left behind (DataLoader workers)."""
+        try:
+            self.proc.wait(timeout=CANCEL_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            pass
+        self._kill()
+        self.proc.wait()
+        self._close_stdin()
+        self._frames.close()  # only run() reads it, and run() is done
+
+    def ended_how(self) -> str:
+        code = self.proc.poll()
+        if code is None:
+            return "is still running"
+        if code < 0:
+            name = signal.Signals(-code).name
+            why = " (out of memory?)" if -code == signal.SIGKILL else ""
+            return f"was killed by {name}{why}"
+        return f"exited with code {code}"
+
+
+class _Collector:
+    """Forwards a run's events and remembers enough to report a run whose process died."""
+
+    def __init__(self, request: RunRequest, sink: Sink) -> None:
+        self.request = request
+        self.sink = sink
+        self.started: events.RunStarted | None = None
+        self.dataset: str | None = None
+        self.progress: events.Progress | None = None
+        self.history: dict[str, list[tuple[float, float]]] = {}
+        self.logs: list[str] = []
+        self.crash: str | None = None
+        self.start = time.perf_counter()
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, events.RunStarted):
+            self.started = event
+        elif isinstance(event, events.DatasetChosen):
+            self.dataset = event.name
+        elif isinstance(event, events.Progress):
+            self.progress = event
+            for name, points in event.points.items():
+                self.history.setdefault(name, []).extend(points)
+        elif isinstance(event, events.LogLine):
+            self.logs.append(event.text)
+        self.sink(event)
+
+    def fallback_result(self, ended: str, cancelled: bool, output: list[str]) -> RunResult:
+        """The result of a run whose process ended without sending one."""
+        loaded, lang = self.request.loaded, self.request.lang
+        status: Status = "cancelled" if cancelled and self.crash is None else "failed"
+        error = None
+        if status == "failed":
+            error = self.crash or "\n".join(
+                [f"The training process {ended} before the run ended.", *output[-10:]]
+            )
+        params = (
+            dict(self.started.params)
+            if self.started
+            else {**loaded.lesson.defaults(), **self.request.params}
+        )
+        seed = params.get("seed")
+        default_dataset = loaded.lesson.dataset.get(lang) if loaded.lesson.dataset else None
+        return RunResult(
+            lesson_id=loaded.id,
+            status=status,
+            params=params,
+            seed=seed if isinstance(seed, int) else None,
+            device=self.started.device if self.started else self.request.device,
+            dataset=self.dataset or default_dataset or "generated in the lesson code",
+            seconds=self.progress.elapsed if self.progress else time.perf_counter() - self.start,
+            metrics=dict(self.progress.metrics) if self.progress else {},
+            history=self.history,
+            records={},
+            checks=[],
+            error=error,
+            logs=self.logs,
+        )
+
+
+class Trainer:
+    """Runs lessons in child processes, keeping one spare process warm (torch imported).
+
+    Thread-safe; the app calls it from worker threads only (spawning and waiting block).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._spare: TrainingProcess | None = None
+        self._busy: set[TrainingProcess] = set()
+        self._closed = False
+
+    def warm(self) -> TrainingProcess | None:
+        """Make sure a spare process exists (spawning one if needed) and return it."""
+        with self._lock:
+            if self._closed:
+                return None
+            if self._spare is None or self._spare.proc.poll() is not None:
+                self._spare = TrainingProcess()
+            return self._spare
+
+    def wait_ready(self) -> Ready | None:
+        """Warm a spare and wait until it has imported torch (the app's preload)."""
+        spare = self.warm()
+        return spare.wait_ready() if spare else None
+
+    def spare_failure(self) -> str:
+        """Why the spare process ended before it was ready, from its last output line."""
+        with self._lock:
+            spare = self._spare
+        if spare is None:
+            return "no training process"
+        last = next((line for line in reversed(spare.output) if line.strip()), "")
+        return f"the training process {spare.ended_how()}" + (f": {last}" if last else "")
+
+    def run(
+        self,
+        loaded: LoadedLesson,
+        params: Mapping[str, Any] | None = None,
+        *,
+        sink: Sink | None = None,
+        cancel: threading.Event | None = None,
+        device: str = "auto",
+        code_path: Path | None = None,
+        threads: int | None = None,
+        lang: str = "en",
+    ) -> RunResult:
+        """Like :func:`tutor.runner.run_lesson`, in the spare process."""
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the trainer is closed")
+            proc = self._spare if self._spare and self._spare.proc.poll() is None else None
+            self._spare = None
+            proc = proc or TrainingProcess()
+            self._busy.add(proc)
+        request = RunRequest(loaded, dict(params or {}), device, code_path, threads, lang)
+        try:
+            return proc.run(request, sink or (lambda event: None), cancel or threading.Event())
+        finally:
+            with self._lock:
+                self._busy.discard(proc)
+
+    def close(self) -> None:
+        """End the spare and any run still going (the app is exiting)."""
+        with self._lock:
+            self._closed = True
+            procs = [p for p in (self._spare, *self._busy) if p is not None]
+            self._spare = None
+        for proc in procs:
+            proc.close()
+
+
+# -- the child's side --------------------------------------------------------------------
+
+
+def _watch_parent(stdin: IO[bytes], cancel: threading.Event) -> None:
+    """CANCEL bytes stop the run; end of file means the parent is gone: stop, then exit."""
+    while True:
+        data = stdin.read(1)
+        if not data:
+            break
+        if data == CANCEL:
+            cancel.set()
+    cancel.set()
+    time.sleep(ORPHAN_EXIT_SECONDS)  # the lesson had its chance to stop at a step
+    os._exit(3)
+
+
+class _FrameSink:
+    """The run's sink in the child: every event becomes a frame to the parent."""
+
+    def __init__(self, stream: IO[bytes], cancel: threading.Event) -> None:
+        self.stream = stream
+        self.cancel = cancel
+        self.broken = False
+
+    def __call__(self, event: object) -> None:
+        if self.broken:
+            return
+        try:
+            write_frame(self.stream, event)
+        except (BrokenPipeError, OSError):  # the parent is gone: stop at the next step
+            self.broken = True
+            self.cancel.set()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    frames = os.fdopen(int(args[0]), "wb")
+    cancel = threading.Event()
+    sink = _FrameSink(frames, cancel)
+    try:
+        import torch
+
+        from tutor.runner import run_lesson
+
+        sink(
+            Ready(os.getpid(), str(torch.__version__))
+        )  # a plain str: unpickling must not import torch
+        stdin = sys.stdin.buffer
+        request = read_frame(stdin)
+        if not isinstance(request, RunRequest):
+            return 0  # the app closed without a run for us (a spare at exit)
+        threading.Thread(target=_watch_parent, args=(stdin, cancel), daemon=True).start()
+        run_lesson(
+            request.loaded,
+            request.params,
+            sink=sink,
+            cancel=cancel,
+            device=request.device,
+            code_path=request.code_path,
+            threads=request.threads,
+            lang=request.lang,
+        )
+    except BaseException:  # noqa: BLE001 - reported to the parent, which shows it
+        sink(WorkerCrashed(traceback.format_exc()))
+        return 1
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    # Through the module's real name, so the frames' classes pickle as tutor.worker.*;
+    # os._exit skips interpreter teardown (torch's takes a while); everything is flushed.
+    from tutor import worker
+
+    os._exit(worker.main())
