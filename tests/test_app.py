@@ -355,6 +355,7 @@ async def test_status_says_loading_pytorch_until_the_preload_is_done(app: TutorA
         await app.workers.wait_for_complete()
         await until(pilot, lambda: app.torch_ready)
         assert "loading PyTorch" not in text_of(app, "#status")
+        assert app.device_label == "cpu" and app.title.endswith("· cpu")  # the header says
 
 
 async def test_quit_during_a_run_cancels_it(app: TutorApp) -> None:

@@ -46,3 +46,39 @@ def test_prepare_enables_cudnn_benchmark_only_for_cuda(monkeypatch: pytest.Monke
     assert torch.backends.cudnn.benchmark is False
     prepare(SimpleNamespace(type="cuda"))
     assert torch.backends.cudnn.benchmark is True
+
+
+def test_live_description_names_a_gpu_and_its_memory_and_is_empty_on_the_cpu(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from types import SimpleNamespace
+
+    import torch
+
+    from tutor.device import live_description
+
+    assert live_description(torch.device("cpu")) == ""
+    props = SimpleNamespace(name="Fake GPU", total_memory=8 * 2**30)
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda index: props)
+    monkeypatch.setattr(torch.cuda, "memory_allocated", lambda index: 2**30)
+    gpu = SimpleNamespace(type="cuda", index=0)
+    assert live_description(gpu) == "cuda:0 (Fake GPU, 1.0/8.0 GiB)"
+
+
+def test_progress_carries_the_gpu_description_only_on_a_gpu(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import torch
+
+    from tutor import events
+    from tutor.context import RunContext
+
+    seen: list[events.Progress] = []
+    ctx = RunContext({"epochs": 1}, torch.device("cpu"), seen.append)
+    ctx.report_step(loss=1.0)
+    ctx.finish()
+    assert seen and seen[-1].device_info == ""
+    monkeypatch.setattr("tutor.device.live_description", lambda device: "cuda:0 (G, 1.0/8.0 GiB)")
+    ctx.report_step(loss=1.0)
+    ctx.finish()
+    assert seen[-1].device_info == "cuda:0 (G, 1.0/8.0 GiB)"

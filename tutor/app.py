@@ -57,7 +57,7 @@ from tutor.widgets import (
 from tutor.widgets.chart import OVERLAY_PALETTE
 from tutor.widgets.lesson_list import lesson_label
 from tutor.widgets.runs_table import format_when, run_label
-from tutor.worker import Trainer
+from tutor.worker import Ready, Trainer
 
 PANES = ("pane-lesson", "pane-code", "pane-train", "pane-quiz")
 _PANES_GROUP = Binding.Group("Panes", compact=True)
@@ -216,7 +216,8 @@ class TutorApp(App[None]):
         self.last_result: RunResult | None = None  # the latest finished run of any lesson
         self.last_run_id: int | None = None  # the store id of the latest run stored
         self.torch_ready = False  # a training process is warm (torch imported)
-        self.trainer = Trainer()  # trains in child processes, one spare kept warm
+        self.trainer = Trainer(device)  # trains in child processes, one spare kept warm
+        self.device_label = ""  # the device runs use, as the training process describes it
         self._finished: dict[str, tuple[RunResult, events.Progress | None]] = {}
         self._graded: dict[str, GradedRun] = {}  # per lesson: the run the quiz grades against
         self._stored_runs: dict[str, list[StoredRun]] = {}  # per lesson, newest first
@@ -331,10 +332,17 @@ class TutorApp(App[None]):
     # -- PyTorch preload --------------------------------------------------------------
 
     @work(thread=True, group="preload", exit_on_error=False)
-    def _preload_torch(self) -> None:
+    def _preload_torch(self) -> Ready:
         """Start the spare training process and wait until it has imported torch."""
-        if self.trainer.wait_ready() is None:
+        ready = self.trainer.wait_ready()
+        if ready is None:
             raise RuntimeError(self.trainer.spare_failure())
+        return ready
+
+    def show_device(self, label: str) -> None:
+        """The header names the device runs use (a GPU with its memory in use)."""
+        self.device_label = label
+        self.title = f"{self.TITLE} · {label}"
 
     # -- lessons ----------------------------------------------------------------------
 
@@ -596,6 +604,8 @@ class TutorApp(App[None]):
         if run is None or not update:
             return
         run.absorb(update)
+        if update.progress is not None and update.progress.device_info:
+            self.show_device(update.progress.device_info)  # a GPU's memory in use
         if self._showing(run):
             self.training.apply_update(update)
 
@@ -650,6 +660,8 @@ class TutorApp(App[None]):
                 self._apply_snapshot(snapshot)
         if worker.group == "preload" and state in (WorkerState.SUCCESS, WorkerState.ERROR):
             self.torch_ready = state == WorkerState.SUCCESS
+            if isinstance(worker.result, Ready):
+                self.show_device(worker.result.device)
             self.status.set_torch_note(
                 "" if self.torch_ready else f"PyTorch failed to load: {worker.error}"
             )

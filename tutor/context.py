@@ -198,6 +198,8 @@ class RunContext:
         self._pending_epoch_points = {}
         self._last_emit = now
         epochs = self.params.get("epochs")
+        from tutor.device import live_description
+
         self._sink(
             events.Progress(
                 epoch=self._epoch,
@@ -207,6 +209,7 @@ class RunContext:
                 elapsed=now - self._start,
                 points=points,
                 metrics=dict(self.metrics),
+                device_info=live_description(self.device),
             )
         )
 

@@ -49,6 +49,14 @@ def describe(device: Any) -> str:
     return str(device)
 
 
+def live_description(device: Any) -> str:
+    """``describe(device)`` for a GPU, whose memory in use changes during a run; "" for the
+    CPU (nothing worth repeating). Cheap: no device synchronisation."""
+    if getattr(device, "type", str(device)) != "cuda":
+        return ""
+    return describe(device)
+
+
 def prepare(device: Any) -> None:
     """Per-device settings before training. On CUDA, let cuDNN pick the fastest convolution
     algorithms for the (fixed) input shapes lessons use; a no-op elsewhere."""

@@ -40,6 +40,7 @@ class Progress:
     elapsed: float
     points: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)  # latest value of each metric
+    device_info: str = ""  # on a GPU: its name and memory in use (device.describe), else ""
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,7 @@ OUTPUT_LINES_KEPT = 40  # the tail of the child's output, for a crash report
 class Ready:
     pid: int
     torch_version: str
+    device: str  # the device runs will use, described: "cpu", "cuda:0 (NVIDIA …, 0.3/80.0 GiB)"
 
 
 @dataclass(frozen=True)
@@ -120,13 +121,17 @@ def _child_env() -> dict[str, str]:
 
 
 class TrainingProcess:
-    """One child process: spawned ahead of a run, it imports torch and waits for a request."""
+    """One child process: spawned ahead of a run, it imports torch and waits for a request.
 
-    def __init__(self) -> None:
+    ``device`` (auto, cpu, cuda, …) is only described in its :class:`Ready`; each run's
+    request names the device it trains on.
+    """
+
+    def __init__(self, device: str = "auto") -> None:
         read_fd, write_fd = os.pipe()
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "tutor.worker", str(write_fd)],
+                [sys.executable, "-m", "tutor.worker", str(write_fd), device],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
@@ -358,7 +363,8 @@ class Trainer:
     Thread-safe; the app calls it from worker threads only (spawning and waiting block).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, device: str = "auto") -> None:
+        self.device = device  # what spares describe when ready (runs name their own)
         self._lock = threading.Lock()
         self._spare: TrainingProcess | None = None
         self._busy: set[TrainingProcess] = set()
@@ -370,7 +376,7 @@ class Trainer:
             if self._closed:
                 return None
             if self._spare is None or self._spare.proc.poll() is not None:
-                self._spare = TrainingProcess()
+                self._spare = TrainingProcess(self.device)
             return self._spare
 
     def wait_ready(self) -> Ready | None:
@@ -405,7 +411,7 @@ class Trainer:
                 raise RuntimeError("the trainer is closed")
             proc = self._spare if self._spare and self._spare.proc.poll() is None else None
             self._spare = None
-            proc = proc or TrainingProcess()
+            proc = proc or TrainingProcess(self.device)
             self._busy.add(proc)
         request = RunRequest(loaded, dict(params or {}), device, code_path, threads, lang)
         try:
@@ -466,11 +472,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         import torch
 
+        from tutor import device as devices
         from tutor.runner import run_lesson
 
-        sink(
-            Ready(os.getpid(), str(torch.__version__))
-        )  # a plain str: unpickling must not import torch
+        try:
+            device = devices.describe(devices.resolve(args[1] if len(args) > 1 else "auto"))
+        except devices.DeviceUnavailable as e:  # the run will say so too, as a failed run
+            device = f"unavailable: {e}"
+        # Plain strings: unpickling a TorchVersion in the app would import torch there.
+        sink(Ready(os.getpid(), str(torch.__version__), device))
         stdin = sys.stdin.buffer
         request = read_frame(stdin)
         if not isinstance(request, RunRequest):
