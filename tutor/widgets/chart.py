@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from rich.console import Console
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import on
@@ -280,7 +281,12 @@ def draw_strips(drawing: ChartDrawing, size: tuple[int, int], console: Console) 
         text = drawing.render_text(*size)
     except Exception as e:  # a plotting bug must not kill the thread or leave it blank
         text = Text(f"cannot draw this chart: {type(e).__name__}: {e}")
-    return [Strip(list(line.render(console)), line.cell_len) for line in text.split("\n")]
+    # Every segment gets a Style (never None): Textual's filters (NO_COLOR's monochrome) read it.
+    plain = Style()
+    return [
+        Strip([Segment(t, style or plain) for t, style, _ in line.render(console)], line.cell_len)
+        for line in text.split("\n")
+    ]
 
 
 # One thread draws every chart: plotext is pure Python and takes 10-50 ms a drawing, far
@@ -478,7 +484,7 @@ class LiveChart(Widget):
         self.show_drawing(message.size, message.strips)
 
     def render_line(self, y: int) -> Strip:
-        width = self.content_size.width
-        strip = self._strips[y] if y < len(self._strips) else Strip.blank(width)
+        width, style = self.content_size.width, self.rich_style
+        strip = self._strips[y] if y < len(self._strips) else Strip.blank(width, style)
         # Until the drawing at a new size arrives, the old one is cut or padded to fit.
-        return strip.crop_extend(0, width, None)
+        return strip.crop_extend(0, width, style)
