@@ -153,10 +153,11 @@ def lesson_markdown(loaded: LoadedLesson, lang: str = "en") -> str:
     first, _, rest = text.partition("\n")
     if first.startswith("# "):  # most texts open with their own title; show ours once
         text = rest.lstrip("\n")
+    exercises = " · **5** exercises" if lesson.exercises else ""
     return (
         f"# {lesson.title.get(lang)}\n\n> {lesson.summary.get(lang)}\n\n{text}\n\n"
-        "---\n\n*Keys: **2** code · **3** train (**r** runs, **s** stops) · **4** quiz · "
-        "**h** your runs · **ctrl+l** 中文/English*\n"
+        "---\n\n*Keys: **2** code · **3** train (**r** runs, **s** stops) · **4** quiz"
+        f"{exercises} · **h** your runs · **ctrl+l** 中文/English*\n"
     )
 
 
@@ -749,9 +750,10 @@ class TutorApp(App[None]):
             self._exercise_checked(worker)
         if worker.group == "preload" and state in (WorkerState.SUCCESS, WorkerState.ERROR):
             self.torch_ready = state == WorkerState.SUCCESS
-            self.status.set_torch_note(
-                "" if self.torch_ready else f"PyTorch failed to load: {worker.error}"
-            )
+            if self.is_running:  # an app quitting at once may have no status line left
+                self.status.set_torch_note(
+                    "" if self.torch_ready else f"PyTorch failed to load: {worker.error}"
+                )
         elif worker.group == "training" and state == WorkerState.ERROR:
             # run_lesson turns lesson errors into results; reaching here is a bug in our code.
             run, self.active_run = self.active_run, None
@@ -1208,6 +1210,8 @@ class TutorApp(App[None]):
         if action == "leave_input":
             return isinstance(self.focused, (Input, TextArea))
         if action in _EXERCISE_LETTER_ACTIONS and isinstance(self.focused, TextArea):
+            return False
+        if action.startswith("exercise_") and self._editing is None:  # no exercises here
             return False
         if action == "toggle_my_code":  # only lessons with exercises have "your code"
             return self.current is not None and bool(self.current.lesson.exercises)
