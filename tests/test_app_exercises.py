@@ -267,7 +267,17 @@ def learner_code(loaded: LoadedLesson, sgd_update: str) -> str:
     return code.replace(line, sgd_update)
 
 
-async def test_training_with_my_code(app: TutorApp) -> None:
+async def test_training_with_my_code(app: TutorApp, monkeypatch: pytest.MonkeyPatch) -> None:
+    # What each run was started with (a wrong sgd may diverge before the test looks).
+    started: list[tuple[Path | None, bool]] = []
+    start_run = app.start_run
+
+    def spy() -> None:
+        start_run()
+        assert app.active_run is not None
+        started.append((app.active_run.code_path, "with your code" in text_of(app, "#status")))
+
+    monkeypatch.setattr(app, "start_run", spy)
     loaded = lesson(app)
     path = exercises.workspace_file(loaded)
     # Gradient ascent: every step makes the loss bigger.
@@ -279,9 +289,8 @@ async def test_training_with_my_code(app: TutorApp) -> None:
         await pilot.press("m")
         assert text_of(app, "#run-code").startswith(f"code: yours (…/workspace/{LR}/{path.name})")
         await pilot.press("r")
-        assert app.active_run is not None and app.active_run.code_path == path
-        assert "with your code" in text_of(app, "#status")
         wrong = await finish_run(pilot)
+        assert started == [(path, True)]
         if wrong.status != "diverged":  # else it ended on a NaN/inf loss
             losses = [v for _, v in wrong.history["train_loss"]]
             assert losses[-1] > losses[0]
@@ -298,6 +307,7 @@ async def test_training_with_my_code(app: TutorApp) -> None:
         assert path.read_text() == loaded.code()
         good = await finish_run(pilot)
         assert good.status == "completed" and good.ok
+        assert started[1] == (path, True)
 
         await pilot.press("m")
         assert text_of(app, "#run-code").startswith("code: the lesson's")

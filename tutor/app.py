@@ -481,6 +481,7 @@ class TutorApp(App[None]):
         self._save_editor()
         self._editing = None
         self.exercise_view.show_lesson([], note="Open a lesson from the list.")
+        self.training.show_code_source(None)
 
     def _replay(self, run: ActiveRun) -> None:
         """Rebuild the training view of a run still going (the learner looked elsewhere)."""
