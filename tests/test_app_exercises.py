@@ -25,6 +25,7 @@ from tutor.app import TutorApp
 from tutor.lessons import LoadedLesson
 from tutor.progress import ProgressStore, hint_key
 from tutor.widgets import ConfirmScreen, ExerciseView
+from tutor.widgets import exercise as exercise_widget
 
 pytestmark = pytest.mark.usefixtures("tutor_env")
 
@@ -108,6 +109,8 @@ async def test_pane_hints_and_the_solution_gate(app: TutorApp, store: ProgressSt
         path = exercises.workspace_file(loaded)
         assert text_of(app, "#exercise-file").startswith(f"your file: {path}")
         assert view(app).code == exercises.starter_code(loaded) == path.read_text()
+        if exercise_widget.HIGHLIGHT:  # tree-sitter-python installed
+            assert app.query_one("#exercise-editor", TextArea).language == "python"
         marks = [o.prompt.plain for o in app.query_one("#exercise-list").options]
         assert marks == ["○ data_iter", "○ linreg", "○ squared_loss", "○ sgd"]
         assert "Return half the squared error" in text_of(app, "#exercise-task")
@@ -201,9 +204,14 @@ async def test_passing_check_with_the_reference_pasted(app: TutorApp, store: Pro
         assert [(a.exercise, a.outcome) for a in store.attempts(LR)] == [("linreg", "passed")]
 
 
-async def test_reset_asks_and_keeps_a_backup(app: TutorApp) -> None:
+async def test_reset_asks_and_keeps_a_backup(
+    app: TutorApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Without tree-sitter (textual[syntax]) the editor is plain text and works the same.
+    monkeypatch.setattr(exercise_widget, "HIGHLIGHT", False)
     async with app.run_test(size=(80, 24)) as pilot:
         await open_exercise(pilot, SGD)
+        assert app.query_one("#exercise-editor", TextArea).language is None
         loaded = lesson(app)
         path = exercises.workspace_file(loaded)
         starter = exercises.starter_code(loaded)
