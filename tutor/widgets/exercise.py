@@ -287,7 +287,3 @@ class ExerciseView(Vertical):
         widget = self.query_one(f"#exercise-{part}", Static)
         info = self.query_one("#exercise-info", VerticalScroll)
         self.call_after_refresh(info.scroll_to_widget, widget, animate=False, top=True)
-
-    def go_to_line(self, line: int) -> None:
-        """Move the editor's cursor to ``line`` (1-based), e.g. where a check failed."""
-        self.editor.move_cursor((max(0, line - 1), 0), center=True)
