@@ -21,7 +21,10 @@ job returns a :class:`~tutor.bridge.StoreSnapshot` that the UI applies.
 from __future__ import annotations
 
 import asyncio
+import os
+import shlex
 import sqlite3
+import subprocess
 import sys
 import threading
 import time
@@ -32,22 +35,34 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from textual import on, work
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SuspendNotSupported
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Header, Input, Markdown, Static, TabbedContent, TabPane
+from textual.widgets import (
+    Footer,
+    Header,
+    Input,
+    Markdown,
+    Static,
+    TabbedContent,
+    TabPane,
+    TextArea,
+)
 from textual.worker import Worker, WorkerState
 
 from tutor import events, quiz
+from tutor import exercises as exercise_code
 from tutor.bridge import ActiveRun, RunBridge, RunUpdate, StoreLink, StoreSnapshot
 from tutor.events import RunResult
+from tutor.exercises import ExerciseResult
 from tutor.lessons import Catalog, LoadedLesson, Problem, load_catalog
-from tutor.progress import ProgressError, ProgressStore, StoredRun
+from tutor.progress import ATTEMPT_OUTCOMES, ProgressError, ProgressStore, StoredRun, hint_key
 from tutor.runner import RunRefused, resolve_params
 from tutor.widgets import (
     CodeView,
     ConfirmScreen,
+    ExerciseView,
     LessonList,
     QuizView,
     RunsTable,
@@ -59,7 +74,7 @@ from tutor.widgets.lesson_list import lesson_label
 from tutor.widgets.runs_table import format_when, run_label
 from tutor.worker import Ready, Trainer
 
-PANES = ("pane-lesson", "pane-code", "pane-train", "pane-quiz")
+PANES = ("pane-lesson", "pane-code", "pane-train", "pane-quiz", "pane-exercise")
 _PANES_GROUP = Binding.Group("Panes", compact=True)
 
 # What each pane focuses when switched to by key, so arrows scroll what is on screen.
@@ -68,6 +83,7 @@ _PANE_FOCUS = {
     "pane-code": "#code-scroll",
     "pane-train": "#training",
     "pane-quiz": "#quiz",
+    "pane-exercise": "#exercise-list",
 }
 
 
@@ -77,6 +93,14 @@ LANGUAGES = ("en", "zh")
 QUIT_WAIT_SECONDS = 2.0
 # Actions that still work while a modal dialog (the reset confirmation) is open.
 _MODAL_SAFE_ACTIONS = {"quit"}
+# The exercise pane's single keys: text while the editor has the focus, so hidden then.
+_EXERCISE_LETTER_ACTIONS = {
+    "exercise_check",
+    "exercise_hint",
+    "exercise_solution",
+    "exercise_editor",
+}
+EXERCISE_READ = "exercise-progress"  # the name of the store job reading attempts and hints
 
 
 @dataclass
@@ -99,6 +123,29 @@ class StoreOpened:
     statuses: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass
+class ExerciseState:
+    """What the app knows of one lesson's exercises (kept while the learner looks elsewhere)."""
+
+    lesson_id: str
+    statuses: dict[str, str] = field(default_factory=dict)  # latest outcome per exercise
+    results: dict[str, ExerciseResult] = field(default_factory=dict)  # this session's checks
+    hint_levels: dict[str, int] = field(default_factory=dict)  # highest hint level shown
+    tried: set[str] = field(default_factory=set)  # a failed/error attempt: solution allowed
+    solutions: set[str] = field(default_factory=set)  # solutions shown in this session
+    read: bool = False  # the stored attempts and hint levels have been merged in
+
+    def merge_stored(self, stored: ExerciseState) -> None:
+        """Add what the store remembers; this session's checks and hints stay newer."""
+        for name, status in stored.statuses.items():
+            if name not in self.results:
+                self.statuses.setdefault(name, status)
+        self.tried |= stored.tried
+        for name, level in stored.hint_levels.items():
+            self.hint_levels[name] = max(level, self.hint_levels.get(name, 0))
+        self.read = True
+
+
 def lesson_markdown(loaded: LoadedLesson, lang: str = "en") -> str:
     """Title, summary and text of a lesson as one Markdown document."""
     lesson = loaded.lesson
@@ -106,10 +153,11 @@ def lesson_markdown(loaded: LoadedLesson, lang: str = "en") -> str:
     first, _, rest = text.partition("\n")
     if first.startswith("# "):  # most texts open with their own title; show ours once
         text = rest.lstrip("\n")
+    exercises = " · **5** exercises" if lesson.exercises else ""
     return (
         f"# {lesson.title.get(lang)}\n\n> {lesson.summary.get(lang)}\n\n{text}\n\n"
-        "---\n\n*Keys: **2** code · **3** train (**r** runs, **s** stops) · **4** quiz · "
-        "**h** your runs · **ctrl+l** 中文/English*\n"
+        "---\n\n*Keys: **2** code · **3** train (**r** runs, **s** stops) · **4** quiz"
+        f"{exercises} · **h** your runs · **ctrl+l** 中文/English*\n"
     )
 
 
@@ -149,6 +197,34 @@ def _record_answer(
     return store.record_answer(lesson_id, question_id, answer, status)
 
 
+def _record_attempts(lesson_id: str, results: list[ExerciseResult], store: ProgressStore) -> None:
+    for r in results:
+        store.record_attempt(lesson_id, r.name, r.status, r.message)
+
+
+def _save_hint_level(lesson_id: str, name: str, level: int, store: ProgressStore) -> None:
+    store.set_state(hint_key(lesson_id, name), str(level))
+
+
+def _read_exercise_progress(
+    lesson_id: str, names: list[str], store: ProgressStore
+) -> ExerciseState:
+    """The latest stored outcome of each exercise, which were failed, the hint levels shown."""
+    state = ExerciseState(lesson_id)
+    for attempt in store.attempts(lesson_id):  # newest first
+        state.statuses.setdefault(attempt.exercise, attempt.outcome)
+        if attempt.outcome in ("failed", "error"):
+            state.tried.add(attempt.exercise)
+    for name in names:
+        try:
+            level = int(store.get_state(hint_key(lesson_id, name)) or 0)
+        except ValueError:  # not ours to trust (like `dl-tutor hint`): from the first again
+            level = 0
+        if level > 0:
+            state.hint_levels[name] = level
+    return state
+
+
 class TutorApp(App[None]):
     """dl-tutor's terminal UI. See docs/testing.md for the widget ids and keys tests rely on."""
 
@@ -169,6 +245,7 @@ class TutorApp(App[None]):
         Binding("2", "show_pane('pane-code')", "Code", group=_PANES_GROUP),
         Binding("3", "show_pane('pane-train')", "Train", group=_PANES_GROUP),
         Binding("4", "show_pane('pane-quiz')", "Quiz", group=_PANES_GROUP),
+        Binding("5", "show_pane('pane-exercise')", "Exercise", group=_PANES_GROUP),
         Binding("l", "focus_lessons", "Lessons"),
         Binding("b", "toggle_sidebar", "Sidebar"),
         # Shown (and active) only while typing in a field, where the keys above are text.
@@ -179,6 +256,7 @@ class TutorApp(App[None]):
         # After Quit: on an 80-column footer these are the ones cut off.
         Binding("h", "focus_runs", "Runs"),
         Binding("o", "clear_overlays", "Clear overlays"),
+        Binding("m", "toggle_my_code", "Train my code"),
         Binding("R", "reset_lesson", "Reset"),
         # ctrl+l also works while typing in a field; L is the same, as a plain key.
         Binding("ctrl+l", "toggle_language", "中文/EN"),
@@ -225,6 +303,12 @@ class TutorApp(App[None]):
         self.overlays: dict[int, int] = {}  # run id -> colour: runs overlaid on the charts
         self._last_done: threading.Event | None = None  # the latest run's "ended and stored"
         self._run_ids = 0
+        # Exercises (see the "exercises" section).
+        self.checking = False  # a check of the learner's file is running (a subprocess)
+        self._recheck = False  # saved again while checking: check once more when it ends
+        self._exercise_states: dict[str, ExerciseState] = {}
+        self._editing: LoadedLesson | None = None  # the lesson whose file the editor holds
+        self.my_code: set[str] = set()  # lessons that train with the learner's file (m)
 
     # -- layout -----------------------------------------------------------------------
 
@@ -244,6 +328,8 @@ class TutorApp(App[None]):
                     yield TrainingView(id="training")
                 with TabPane("4 Quiz", id="pane-quiz"):
                     yield QuizView(id="quiz")
+                with TabPane("5 Exercise", id="pane-exercise"):
+                    yield ExerciseView(id="exercise")
         yield StatusLine(id="status")
         yield Footer()
 
@@ -325,6 +411,10 @@ class TutorApp(App[None]):
     def quiz_view(self) -> QuizView:
         return self.query_one("#quiz", QuizView)
 
+    @property
+    def exercise_view(self) -> ExerciseView:
+        return self.query_one("#exercise", ExerciseView)
+
     def say(self, message: str, level: str = "info") -> None:
         """Put a message in the status line (levels: info, ok, warning, error)."""
         self.status.say(message, level)
@@ -390,6 +480,7 @@ class TutorApp(App[None]):
         self._show_runs(loaded.id)
         await self.quiz_view.show_lesson(loaded.lesson, self.lang)
         self._show_quiz_run(loaded.id)
+        self._show_exercises(loaded)
 
     async def _show_nothing(self, markdown: str, code_path: str = "") -> None:
         self.current = None
@@ -399,6 +490,10 @@ class TutorApp(App[None]):
         self.query_one("#lesson-code", CodeView).show_code("")
         await self.training.show_lesson(None)
         await self.quiz_view.show_lesson(None)
+        self._save_editor()
+        self._editing = None
+        self.exercise_view.show_lesson([], note="Open a lesson from the list.")
+        self.training.show_code_source(None)
 
     def _replay(self, run: ActiveRun) -> None:
         """Rebuild the training view of a run still going (the learner looked elsewhere)."""
@@ -518,9 +613,10 @@ class TutorApp(App[None]):
             self.query_one(f"#param-{name}").focus()
             raise ValueError(message)
         params = resolve_params(loaded, self.training.param_values())
+        code_path = self._run_code_path(loaded)  # the learner's file while `m` is on
         self._run_ids += 1
         bridge = RunBridge(self.training, self._run_ids, loaded.id)
-        run = ActiveRun(loaded, bridge, threading.Event(), params)
+        run = ActiveRun(loaded, bridge, threading.Event(), params, code_path=code_path)
         self.active_run = run
         self._last_done = run.done
         self.store_pending += 1  # the training worker stores the run when it ends
@@ -528,7 +624,8 @@ class TutorApp(App[None]):
         self.query_one(LessonList).mark_running(loaded.id)
         self.query_one(TabbedContent).active = "pane-train"
         self.training.focus()  # so arrows/PageDown scroll the curves and s stops at once
-        self.say(f"Running {lesson_label(loaded, self.lang)}… (s stops)")
+        mine = " with your code" if code_path else ""
+        self.say(f"Running {lesson_label(loaded, self.lang)}{mine}… (s stops)")
         self._train(run)
 
     # Not exclusive: one run at a time is enforced by active_run, and `exclusive` would
@@ -544,6 +641,7 @@ class TutorApp(App[None]):
                 sink=run.bridge,
                 cancel=run.cancel,
                 device=self.device,
+                code_path=run.code_path,
                 lang=self.lang,
             )
             self.trainer.warm()  # the next run's process imports torch in the meantime
@@ -658,13 +756,18 @@ class TutorApp(App[None]):
                 self._stored(result, snapshot)
             if isinstance(snapshot, StoreSnapshot) and self.is_running:
                 self._apply_snapshot(snapshot)
+                if worker.name == EXERCISE_READ:
+                    self._exercise_progress_read(snapshot.written)
+        if worker.group == "exercise" and ended:
+            self._exercise_checked(worker)
         if worker.group == "preload" and state in (WorkerState.SUCCESS, WorkerState.ERROR):
             self.torch_ready = state == WorkerState.SUCCESS
-            if isinstance(worker.result, Ready):
-                self.show_device(worker.result.device)
-            self.status.set_torch_note(
-                "" if self.torch_ready else f"PyTorch failed to load: {worker.error}"
-            )
+            if self.is_running:  # an app quitting at once may have no status line left
+                if isinstance(worker.result, Ready):
+                    self.show_device(worker.result.device)
+                self.status.set_torch_note(
+                    "" if self.torch_ready else f"PyTorch failed to load: {worker.error}"
+                )
         elif worker.group == "training" and state == WorkerState.ERROR:
             # run_lesson turns lesson errors into results; reaching here is a bug in our code.
             run, self.active_run = self.active_run, None
@@ -682,6 +785,7 @@ class TutorApp(App[None]):
         *,
         status_of: Sequence[str] = (),
         runs_of: str | None = None,
+        name: str = "",
     ) -> None:
         """Run ``write`` and the reads that reflect it on a worker thread (see StoreLink)."""
         link = self._link
@@ -692,6 +796,7 @@ class TutorApp(App[None]):
             partial(link.job, write, status_of=status_of, runs_of=runs_of),
             thread=True,
             group="store",
+            name=name,
             exit_on_error=False,
         )
 
@@ -775,6 +880,308 @@ class TutorApp(App[None]):
                 status_of=(lesson_id,),
             )
 
+    # -- exercises --------------------------------------------------------------------
+    # The Exercise pane edits the learner's copy (tutor.exercises.workspace_file); checking
+    # runs check_exercises (a subprocess importing torch: seconds) on a worker thread, and
+    # attempts and hint levels go to the store like `dl-tutor check` / `dl-tutor hint`.
+
+    def _exercise_state(self, lesson_id: str) -> ExerciseState:
+        return self._exercise_states.setdefault(lesson_id, ExerciseState(lesson_id))
+
+    def _show_exercises(self, loaded: LoadedLesson) -> None:
+        """Fill the Exercise pane (and the Train pane's code line) for ``loaded``."""
+        view = self.exercise_view
+        if not loaded.lesson.exercises:
+            self._save_editor()
+            self._editing = None
+            others = [
+                lesson_label(x, self.lang) for x in self.catalog.lessons if x.lesson.exercises
+            ]
+            note = "This lesson has no exercises." + (
+                f" These have: {', '.join(others)}." if others else ""
+            )
+            view.show_lesson([], self.lang, note=note)
+            self.training.show_code_source(None)
+            return
+        same = self._editing is not None and self._editing.id == loaded.id
+        if not same:
+            self._save_editor()  # edits to the previous lesson's file are kept
+        try:
+            path = exercise_code.ensure_workspace(loaded)
+            # Keep unsaved edits (a language switch); else the file, which the CLI may have changed.
+            text = None if same and view.modified else path.read_text(encoding="utf-8")
+        except (OSError, ValueError) as e:
+            self._editing = None
+            view.show_lesson([], self.lang, note=f"Cannot open your exercise file: {e}")
+            self.training.show_code_source(None)
+            return
+        self._editing = loaded
+        view.show_lesson(loaded.lesson.exercises, self.lang, path, text)
+        self._show_exercise_state(loaded.id)
+        self._show_code_source(loaded)
+        state = self._exercise_state(loaded.id)
+        if not state.read:
+            names = [e.name for e in loaded.lesson.exercises]
+            self._store_job(partial(_read_exercise_progress, loaded.id, names), name=EXERCISE_READ)
+
+    def _show_exercise_state(self, lesson_id: str) -> None:
+        loaded = self._editing
+        if loaded is None or loaded.id != lesson_id:
+            return
+        state = self._exercise_state(lesson_id)
+        hints: dict[str, list[str]] = {}
+        solutions: dict[str, str] = {}
+        for exercise in loaded.lesson.exercises:
+            level = state.hint_levels.get(exercise.name, 0)
+            hints[exercise.name] = [h.get(self.lang) for h in exercise.hints[:level]]
+            if exercise.name in state.solutions:
+                solutions[exercise.name] = exercise_code.solution(loaded, exercise.name)
+        self.exercise_view.set_state(state.statuses, state.results, hints, solutions)
+
+    def _exercise_progress_read(self, stored: object) -> None:
+        """The store's attempts and hint levels for a lesson (EXERCISE_READ job)."""
+        if not isinstance(stored, ExerciseState):
+            return  # the store failed; the status line says so
+        self._exercise_state(stored.lesson_id).merge_stored(stored)
+        self._show_exercise_state(stored.lesson_id)
+
+    def _show_code_source(self, loaded: LoadedLesson) -> None:
+        if loaded.id in self.my_code:
+            path = exercise_code.workspace_file(loaded)
+            short = f"…/{path.parent.parent.name}/{path.parent.name}/{path.name}"
+            self.training.show_code_source(f"code: yours ({short}) · m: the lesson's")
+        else:
+            self.training.show_code_source("code: the lesson's · m: train with yours")
+
+    def _run_code_path(self, loaded: LoadedLesson) -> Path | None:
+        """The file a run of ``loaded`` trains with: the learner's while `m` is on."""
+        if loaded.id not in self.my_code:
+            return None
+        if self._editing is not None and self._editing.id == loaded.id:
+            self._save_editor()
+        try:
+            return exercise_code.ensure_workspace(loaded)
+        except OSError as e:
+            raise ValueError(f"cannot use your code: {e}") from e
+
+    def _save_editor(self) -> bool:
+        """Write the editor's text to the learner's file if it changed; False on failure."""
+        loaded, view = self._editing, self.exercise_view
+        if loaded is None or not view.modified:
+            return True
+        text = view.code
+        try:
+            exercise_code.save_workspace(loaded, text)
+        except OSError as e:
+            self.say(f"Not saved: {e}", "error")
+            return False
+        view.mark_saved(text)
+        return True
+
+    def _exercise_selected(self) -> tuple[LoadedLesson, str] | None:
+        loaded = self._editing
+        name = self.exercise_view.selected
+        if loaded is None or name is None:
+            self.say("This lesson has no exercises.")
+            return None
+        return loaded, name
+
+    def action_exercise_save(self) -> None:
+        """ctrl+s: save the editor to your file, then check it."""
+        if self._editing is None:
+            return
+        if self._save_editor():
+            self.action_exercise_check()
+
+    def action_exercise_check(self) -> None:
+        loaded = self._editing
+        if loaded is None:
+            self.say("This lesson has no exercises.")
+            return
+        if not self._save_editor():
+            return
+        if self.checking:
+            self._recheck = True  # the running check may have read the file before the save
+            self.say("Saved; checking again once the running check ends…")
+            return
+        self.checking = True
+        self.exercise_view.set_checking(True)
+        self.say(f"Checking your {loaded.code_path.name}… (a few seconds)")
+        self._check_work(loaded)
+
+    @work(thread=True, group="exercise", exit_on_error=False)
+    def _check_work(self, loaded: LoadedLesson) -> tuple[LoadedLesson, list[ExerciseResult]]:
+        return loaded, exercise_code.check_exercises(loaded)
+
+    def _exercise_checked(self, worker: Worker[Any]) -> None:
+        """A check ended: remember and record its results, show them, say how it went."""
+        self.checking = False
+        if not self.is_running:
+            return
+        self.exercise_view.set_checking(False)
+        if worker.state != WorkerState.SUCCESS:
+            if worker.state == WorkerState.ERROR:
+                self.say(f"The check stopped with an internal error: {worker.error}", "error")
+            return
+        loaded, results = worker.result
+        state = self._exercise_state(loaded.id)
+        for r in results:
+            state.results[r.name] = r
+            state.statuses[r.name] = r.status
+            if r.status in ("failed", "error"):
+                state.tried.add(r.name)
+        # "not-attempted" is not an attempt: the TODO is still there.
+        attempts = [r for r in results if r.status in ATTEMPT_OUTCOMES]
+        if attempts:
+            self._store_job(partial(_record_attempts, loaded.id, attempts), status_of=(loaded.id,))
+        self._show_exercise_state(loaded.id)
+        if self._editing is not None and self._editing.id == loaded.id:
+            self.exercise_view.reveal("result")
+        self.say(*self._check_outcome(results))
+        if self._recheck:
+            self._recheck = False
+            self.action_exercise_check()
+
+    def _check_outcome(self, results: list[ExerciseResult]) -> tuple[str, str]:
+        passed = sum(r.passed for r in results)
+        summary = f"Checked: {passed}/{len(results)} exercises passed"
+        wrong = next((r for r in results if r.status in ("failed", "error")), None)
+        if wrong is not None:
+            where = f" (line {wrong.line})" if wrong.line else ""
+            first = (wrong.message.splitlines() or [""])[0]
+            return f"{summary} · ✗ {wrong.name}{where}: {first}", "error"
+        if passed == len(results):
+            return f"{summary}. m trains with your code.", "ok"
+        return f"{summary} · replace the TODOs, then c checks again", "warning"
+
+    def action_exercise_hint(self) -> None:
+        """h in the Exercise pane: the next hint level of the selected exercise."""
+        chosen = self._exercise_selected()
+        if chosen is None:
+            return
+        loaded, name = chosen
+        exercise = exercise_code.find_exercise(loaded, name)
+        hints = exercise.hints
+        if not hints:
+            self.say(f"{name} has no hints: read its task above the editor.")
+            return
+        state = self._exercise_state(loaded.id)
+        shown = state.hint_levels.get(name, 0)
+        level = min(shown + 1, len(hints))  # one more each time, then the last one again
+        if level > shown:
+            state.hint_levels[name] = level
+            self._store_job(partial(_save_hint_level, loaded.id, name, level))
+        self._show_exercise_state(loaded.id)
+        self.exercise_view.reveal("hints")
+        more = f"h again for hint {level + 1}" if level < len(hints) else "that was the last one"
+        self.say(f"Hint {level}/{len(hints)} for {name} ({more})")
+
+    def action_exercise_solution(self) -> None:
+        """S: the lesson's code for the selected exercise, after a failed attempt at it."""
+        chosen = self._exercise_selected()
+        if chosen is None:
+            return
+        loaded, name = chosen
+        state = self._exercise_state(loaded.id)
+        if name not in state.tried:
+            self.say(
+                f"Refused: the solution to {name} opens after a failed attempt: write it, "
+                "then c checks it (h gives a hint).",
+                "warning",
+            )
+            return
+        state.solutions.add(name)
+        self._show_exercise_state(loaded.id)
+        self.exercise_view.reveal("solution")
+        self.say(f"The lesson's {name} is shown below your hints.")
+
+    def action_exercise_reset(self) -> None:
+        """ctrl+r: put the starter back (asks first; the old file is kept as .bak)."""
+        loaded = self._editing
+        if loaded is None:
+            self.say("This lesson has no exercises.")
+            return
+        path = exercise_code.workspace_file(loaded)
+        self.push_screen(
+            ConfirmScreen(
+                f"Reset your code for {lesson_label(loaded, self.lang)} to the starter?",
+                f"Your file is kept as {path.name}.bak (replacing an older .bak). "
+                "Your attempts and hints stay recorded.",
+                yes="Reset",
+            ),
+            partial(self._exercise_reset_answered, loaded),
+        )
+
+    def _exercise_reset_answered(self, loaded: LoadedLesson, yes: bool | None) -> None:
+        if not yes:
+            self.say("Reset cancelled: your code is unchanged.")
+            return
+        if self._editing is not None and self._editing.id == loaded.id:
+            self._save_editor()  # so unsaved edits end up in the .bak, not lost
+        try:
+            path = exercise_code.reset_workspace(loaded)
+            text = path.read_text(encoding="utf-8")
+        except OSError as e:
+            self.say(f"Not reset: {e}", "error")
+            return
+        state = self._exercise_state(loaded.id)
+        state.results.clear()
+        state.statuses = {e.name: "not-attempted" for e in loaded.lesson.exercises}
+        if self._editing is not None and self._editing.id == loaded.id:
+            self.exercise_view.load_code(text)
+            self._show_exercise_state(loaded.id)
+        backup = path.with_name(path.name + ".bak")
+        kept = f" (your previous file is {backup.name})" if backup.exists() else ""
+        self.say(f"Reset {path.name} to the starter{kept}.", "ok")
+
+    def action_exercise_editor(self) -> None:
+        """e: edit your file in $VISUAL / $EDITOR; the app resumes, reloads it and checks."""
+        loaded = self._editing
+        if loaded is None:
+            self.say("This lesson has no exercises.")
+            return
+        editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
+        if not editor:
+            self.say("Set $VISUAL or $EDITOR to edit in your editor (or edit here).", "warning")
+            return
+        if not self._save_editor():
+            return
+        path = exercise_code.ensure_workspace(loaded)
+        command = [*shlex.split(editor), str(path)]
+        try:
+            try:
+                with self.suspend():
+                    code = subprocess.run(command).returncode
+            except SuspendNotSupported:
+                # No terminal to hand over (the headless test driver, Textual Web): the editor
+                # runs without one, e.g. a script that edits the file.
+                code = subprocess.run(command, stdin=subprocess.DEVNULL).returncode
+        except OSError as e:
+            self.say(f"Could not start {editor}: {e}", "error")
+            return
+        try:
+            self.exercise_view.load_code(path.read_text(encoding="utf-8"))
+        except OSError as e:
+            self.say(f"Cannot read {path}: {e}", "error")
+            return
+        if code != 0:
+            self.say(f"{editor} exited with status {code}; checking your file anyway", "warning")
+        self.action_exercise_check()
+
+    def action_toggle_my_code(self) -> None:
+        """m: train the open lesson with your exercise file, or with the lesson's own code."""
+        loaded = self.current
+        if loaded is None or not loaded.lesson.exercises:
+            self.say("This lesson has no exercises: it trains with its own code.")
+            return
+        if loaded.id in self.my_code:
+            self.my_code.discard(loaded.id)
+            self.say("Training uses the lesson's code (m: yours).")
+        else:
+            self.my_code.add(loaded.id)
+            self.say("Training uses your code: r runs it (m: the lesson's).", "ok")
+        self._show_code_source(loaded)
+
     # -- actions ----------------------------------------------------------------------
 
     def action_run(self) -> None:
@@ -815,7 +1222,13 @@ class TutorApp(App[None]):
             return False
         # Escape means "leave the field": offered (and in the footer) only while typing.
         if action == "leave_input":
-            return isinstance(self.focused, Input)
+            return isinstance(self.focused, (Input, TextArea))
+        if action in _EXERCISE_LETTER_ACTIONS and isinstance(self.focused, TextArea):
+            return False
+        if action.startswith("exercise_") and self._editing is None:  # no exercises here
+            return False
+        if action == "toggle_my_code":  # only lessons with exercises have "your code"
+            return self.current is not None and bool(self.current.lesson.exercises)
         if action == "clear_overlays":  # in the footer only while something is overlaid
             return bool(self.overlays)
         return True
@@ -870,6 +1283,7 @@ class TutorApp(App[None]):
         lesson_id = loaded.id
         self._graded.pop(lesson_id, None)
         self._finished.pop(lesson_id, None)
+        self._exercise_states.pop(lesson_id, None)  # its attempts are deleted too
         self._stored_runs[lesson_id] = []
         self.overlays = {}
         self._store_job(
@@ -894,6 +1308,7 @@ class TutorApp(App[None]):
         self.say(f"{'语言: 中文' if lang == 'zh' else 'Language: English'} (ctrl+l: {other})")
 
     async def action_quit(self) -> None:
+        self._save_editor()  # what the learner typed is theirs: never lost by quitting
         await self._finish_training()
         self.exit()
 

@@ -27,6 +27,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from textual.message_pump import MessagePump
@@ -121,6 +122,8 @@ class ActiveRun:
     # Set by the training worker once the run has ended *and* been stored: quitting waits
     # for it (bounded), so a run cancelled by quitting is still recorded as cancelled.
     done: threading.Event = field(default_factory=threading.Event)
+    # The learner's exercise file to train with instead of the lesson's code (None: the lesson's).
+    code_path: Path | None = None
 
     @property
     def lesson_id(self) -> str:

@@ -1161,6 +1161,7 @@ def _cmd_exercise(args: argparse.Namespace) -> int:
 
 def _cmd_hint(args: argparse.Namespace) -> int:
     from tutor import exercises
+    from tutor.progress import hint_key
 
     loaded = _exercise_lesson(args)
     if isinstance(loaded, int):
@@ -1173,7 +1174,7 @@ def _cmd_hint(args: argparse.Namespace) -> int:
     if not hints:
         print(f"{exercise.name} has no hints; its task: {exercise.task.get(args.lang)}")
         return 0
-    key = f"exercise-hint:{loaded.id}:{exercise.name}"  # the highest level shown so far
+    key = hint_key(loaded.id, exercise.name)  # the highest level shown so far
     store = _progress_store()
     shown = 0
     if store is not None:

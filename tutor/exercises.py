@@ -574,6 +574,13 @@ def ensure_workspace(loaded: LoadedLesson) -> Path:
     return path
 
 
+def save_workspace(loaded: LoadedLesson, text: str) -> Path:
+    """Write the learner's file (the app's editor saves here); atomically, like the others."""
+    path = workspace_file(loaded)
+    _write_atomically(path, text)
+    return path
+
+
 def reset_workspace(loaded: LoadedLesson) -> Path:
     """Put the starter back. The previous file, if it differs, is kept as ``<name>.bak``."""
     path = workspace_file(loaded)

@@ -52,6 +52,12 @@ LessonStatus = Literal["new", "started", "done"]
 ANSWER_STATUSES: tuple[str, ...] = ("correct", "wrong", "needs-run", "invalid")
 ATTEMPT_OUTCOMES: tuple[str, ...] = ("passed", "failed", "error")
 
+
+def hint_key(lesson_id: str, exercise: str) -> str:
+    """The app-state key holding the highest hint level shown for an exercise (CLI and app)."""
+    return f"exercise-hint:{lesson_id}:{exercise}"
+
+
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
 # SQLite primary result codes meaning "these bytes are not a (sound) database".

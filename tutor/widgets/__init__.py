@@ -3,6 +3,7 @@
 from tutor.widgets.chart import LiveChart
 from tutor.widgets.code_view import CodeView
 from tutor.widgets.confirm import ConfirmScreen
+from tutor.widgets.exercise import ExerciseView
 from tutor.widgets.lesson_list import LessonList
 from tutor.widgets.quiz import QuizView
 from tutor.widgets.run_log import RunLog
@@ -13,6 +14,7 @@ from tutor.widgets.training import TrainingView
 __all__ = [
     "CodeView",
     "ConfirmScreen",
+    "ExerciseView",
     "LessonList",
     "LiveChart",
     "QuizView",

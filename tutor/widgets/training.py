@@ -203,6 +203,8 @@ class TrainingView(VerticalScroll):
                 yield Static("device: –", id="device", markup=False)
                 yield Static("seed: –", id="seed", markup=False)
                 yield Static("dataset: –", id="dataset", markup=False)
+            # Lessons with exercises: whose code trains, the lesson's or the learner's (m).
+            yield Static("", id="run-code", markup=False)
             with Container(id="charts"):  # stacked; side by side on wide screens
                 # Drawn together by this view's tick (_redraw), not each on its own timer.
                 for kind, title in (
@@ -247,6 +249,14 @@ class TrainingView(VerticalScroll):
             format_checks([], pending=[c.name.get(lang) for c in lesson.checks])
             or Text("this lesson has no outcome checks", style="dim")
         )
+
+    def show_code_source(self, text: str | None) -> None:
+        """``code: yours (path)`` / ``code: the lesson's``; None hides the line."""
+        line = self.query_one("#run-code", Static)
+        line.display = text is not None
+        if text is not None:
+            mine = text.startswith("code: yours")
+            line.update(Text(text, style="bold yellow" if mine else "dim"))
 
     def _param_row(self, spec: Hyperparam, value: Any) -> Horizontal:
         help_text = f"{spec.range_text()}" + (
