@@ -171,6 +171,13 @@ async def open_by_keys(pilot: Pilot[None], index: int) -> None:
     await pilot.pause()
 
 
+async def graded(pilot: Pilot[None]) -> None:
+    """Until every submitted quiz answer is graded (grading runs on a worker thread)."""
+    app = pilot.app
+    assert isinstance(app, TutorApp)
+    await until(pilot, lambda: app.grading == 0)
+
+
 async def type_into(pilot: Pilot[None], selector: str, text: str) -> None:
     """Replace an input's text by typing, as a learner would."""
     pilot.app.query_one(selector, Input).focus()
@@ -205,6 +212,7 @@ async def test_pick_run_and_quiz_lesson_01_by_keyboard(app: TutorApp) -> None:
         await pilot.press("4")
         await type_into(pilot, "#quiz-learned-w-input", "2")
         await pilot.press("enter")
+        await graded(pilot)
         assert "Run the lesson first" in text_of(app, "#quiz-learned-w-verdict")
 
         # Printable keys typed in an input stay in the input: "r" must not start a run.
@@ -239,11 +247,13 @@ async def test_pick_run_and_quiz_lesson_01_by_keyboard(app: TutorApp) -> None:
         w = quiz.expected_value(questions["learned-w"], values)
         await type_into(pilot, "#quiz-learned-w-input", f"{w:.6f}")
         await pilot.press("enter")
+        await graded(pilot)
         assert text_of(app, "#quiz-learned-w-verdict").startswith("✓ Correct")
 
         prediction = quiz.expected_value(questions["prediction-4"], values)
         await type_into(pilot, "#quiz-prediction-4-input", f"{prediction + 1:.4f}")
         await pilot.click("#quiz-prediction-4-check")
+        await graded(pilot)
         verdict = text_of(app, "#quiz-prediction-4-verdict")
         assert verdict.startswith("✗ Not quite") and f"{prediction:.6g}" in verdict
 
@@ -251,6 +261,7 @@ async def test_pick_run_and_quiz_lesson_01_by_keyboard(app: TutorApp) -> None:
         assert isinstance(right, int)
         await type_into(pilot, "#quiz-too-large-lr-input", quiz.option_label(right))
         await pilot.press("enter")
+        await graded(pilot)
         assert text_of(app, "#quiz-too-large-lr-verdict").startswith("✓ Correct")
         assert "(± 0.01)" in text_of(app, ".question-prompt")
 

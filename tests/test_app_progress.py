@@ -19,6 +19,7 @@ from test_app import (
     LESSON_01,
     SLOW_CODE,
     finish_run,
+    graded,
     open_by_keys,
     text_of,
     type_into,
@@ -123,6 +124,7 @@ def right_answer(question: Question, values: dict[str, object]) -> str:
 async def answer(pilot: Pilot[None], question_id: str, text: str) -> None:
     await type_into(pilot, f"#quiz-{question_id}-input", text)
     await pilot.press("enter")
+    await graded(pilot)
 
 
 # -- runs, answers and the sidebar marks -----------------------------------------------

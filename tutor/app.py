@@ -59,6 +59,7 @@ from tutor.exercises import ExerciseResult
 from tutor.lessons import Catalog, LoadedLesson, Problem, load_catalog
 from tutor.progress import ATTEMPT_OUTCOMES, ProgressError, ProgressStore, StoredRun, hint_key
 from tutor.runner import RunRefused, resolve_params
+from tutor.schema import Question
 from tutor.widgets import (
     CodeView,
     ConfirmScreen,
@@ -110,6 +111,14 @@ class GradedRun:
     result: RunResult
     finished_at: float  # unix time
     run_id: int | None = None  # the stored run's id, once known
+
+
+@dataclass(frozen=True)
+class GradedAnswer:
+    lesson_id: str
+    question_id: str
+    answer: str
+    verdict: quiz.Verdict
 
 
 @dataclass
@@ -289,6 +298,7 @@ class TutorApp(App[None]):
         self._link: StoreLink | None = None
         self.store_error: str | None = None  # why progress is not being saved, if it is not
         self.store_pending = 0  # store jobs (and runs to store) not yet reflected in the UI
+        self.grading = 0  # quiz answers being graded (on worker threads)
         self.current: LoadedLesson | None = None  # the lesson shown in the panes
         self.active_run: ActiveRun | None = None  # the run in progress, whichever lesson is shown
         self.last_result: RunResult | None = None  # the latest finished run of any lesson
@@ -760,6 +770,12 @@ class TutorApp(App[None]):
                     self._exercise_progress_read(snapshot.written)
         if worker.group == "exercise" and ended:
             self._exercise_checked(worker)
+        if worker.group == "grading" and ended:
+            self.grading -= 1
+            if state == WorkerState.SUCCESS and self.is_running:
+                self._answer_graded(worker.result)
+            elif state == WorkerState.ERROR:
+                self.say(f"Could not grade the answer: {worker.error}", "error")
         if worker.group == "preload" and state in (WorkerState.SUCCESS, WorkerState.ERROR):
             self.torch_ready = state == WorkerState.SUCCESS
             if self.is_running:  # an app quitting at once may have no status line left
@@ -867,17 +883,41 @@ class TutorApp(App[None]):
         if self.current is None:
             return
         lesson_id = self.current.id
-        result = self.completed_run(lesson_id)
+        self.grading += 1
+        self._grade(
+            lesson_id, message.question, message.answer, self.completed_run(lesson_id), self.lang
+        )
+
+    @work(thread=True, group="grading", exit_on_error=False)
+    def _grade(
+        self,
+        lesson_id: str,
+        question: Question,
+        answer: str,
+        result: RunResult | None,
+        lang: str,
+    ) -> GradedAnswer:
+        """Off the UI thread: grading evaluates expressions over the run's values, with numpy
+        for tensors (its first import alone takes ~0.1 s)."""
         values = quiz.run_values(result) if result is not None else None
-        verdict = quiz.grade(message.question, message.answer, values, self.lang)
-        self.quiz_view.show_verdict(message.question.id, verdict)
+        return GradedAnswer(
+            lesson_id, question.id, answer, quiz.grade(question, answer, values, lang)
+        )
+
+    def _answer_graded(self, graded: GradedAnswer) -> None:
+        if self.current is not None and self.current.id == graded.lesson_id:
+            self.quiz_view.show_verdict(graded.question_id, graded.verdict)
         # Only graded answers count: "invalid" (unparsable) and "needs-run" are not answers.
-        if verdict.status in ("correct", "wrong"):
+        if graded.verdict.status in ("correct", "wrong"):
             self._store_job(
                 partial(
-                    _record_answer, lesson_id, message.question.id, message.answer, verdict.status
+                    _record_answer,
+                    graded.lesson_id,
+                    graded.question_id,
+                    graded.answer,
+                    graded.verdict.status,
                 ),
-                status_of=(lesson_id,),
+                status_of=(graded.lesson_id,),
             )
 
     # -- exercises --------------------------------------------------------------------
