@@ -633,7 +633,8 @@ class TutorApp(App[None]):
         if result.status == "diverged":
             return f"Diverged: {result.hint or result.error}", "error"
         last = (result.error or "").strip().splitlines()[-1:] or ["error"]
-        return f"Failed: {last[0]} (traceback in the run log)", "error"
+        more = "traceback" if (result.error or "").startswith("Traceback") else "details"
+        return f"Failed: {last[0]} ({more} in the run log)", "error"
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The one place for workers ending: PyTorch preloaded, a run or store job done
