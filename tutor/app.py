@@ -41,7 +41,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Header, Input, Markdown, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
-from tutor import events, quiz
+from tutor import events, quiz, shutdown
 from tutor.bridge import ActiveRun, RunBridge, RunUpdate, StoreLink, StoreSnapshot
 from tutor.events import RunResult
 from tutor.lessons import Catalog, LoadedLesson, Problem, load_catalog
@@ -224,6 +224,7 @@ class TutorApp(App[None]):
         self.overlays: dict[int, int] = {}  # run id -> colour: runs overlaid on the charts
         self._last_done: threading.Event | None = None  # the latest run's "ended and stored"
         self._run_ids = 0
+        self._restore_signals: Callable[[], None] | None = None
 
     # -- layout -----------------------------------------------------------------------
 
@@ -247,6 +248,8 @@ class TutorApp(App[None]):
         yield Footer()
 
     async def on_mount(self) -> None:
+        # Closing the terminal (SIGHUP) or `kill` (SIGTERM) ends the app like q does.
+        self._restore_signals = shutdown.handle_exit_signals(self._exit_on_signal)
         # The training thread holds the GIL between torch calls; Python's default 5 ms
         # switch interval would show up as input lag. 1 ms keeps keys and charts responsive.
         sys.setswitchinterval(0.001)
@@ -886,10 +889,18 @@ class TutorApp(App[None]):
         await self._finish_training()
         self.exit()
 
+    def _exit_on_signal(self, signum: int) -> None:
+        if signum == shutdown.SIGHUP:
+            shutdown.detach_from_terminal()  # the terminal is gone: nothing can be shown
+        self._cancel_active_run()
+        self.exit(return_code=shutdown.exit_code(signum))  # on_unmount stores the run
+
     async def on_unmount(self) -> None:
-        # Any way out (q, ctrl+q, app.exit(), a test ending) must stop the training thread:
-        # it cannot be killed, and the process waits for it before exiting.
+        # Any way out (q, ctrl+q, app.exit(), a signal, a test ending) must stop the training
+        # thread: it cannot be killed, and the process waits for it before exiting.
         await self._finish_training()
+        if self._restore_signals is not None:
+            self._restore_signals()
         if self._owns_store and self.store is not None:
             self.store.close()
 

@@ -286,8 +286,9 @@ def _print_problems(problems: Iterable[Problem], out: TextIO) -> None:
 def _cmd_app(args: argparse.Namespace) -> int:
     from tutor.app import TutorApp  # Textual is only imported for the app
 
-    TutorApp(list(args.lessons), lang=args.lang, device=args.device or "auto").run()
-    return 0
+    app = TutorApp(list(args.lessons), lang=args.lang, device=args.device or "auto")
+    app.run()
+    return app.return_code or 0  # 129 / 143 after SIGHUP / SIGTERM (tutor.shutdown)
 
 
 # -- list ---------------------------------------------------------------------------------
@@ -736,8 +737,13 @@ def _isatty(stream: TextIO) -> bool:
         return False
 
 
+def dumb_terminal(environ: Mapping[str, str] = os.environ) -> bool:
+    """TERM=dumb: no colours and no cursor control (Emacs' M-x shell, some CI logs)."""
+    return environ.get("TERM", "") == "dumb"
+
+
 def use_color(stream: TextIO, environ: Mapping[str, str] = os.environ) -> bool:
-    return _isatty(stream) and not environ.get("NO_COLOR") and environ.get("TERM", "") != "dumb"
+    return _isatty(stream) and not environ.get("NO_COLOR") and not dumb_terminal(environ)
 
 
 def format_metric(value: float) -> str:
@@ -760,6 +766,8 @@ class TextOutput:
         self.device_label = device_label
         self.color = use_color(out)
         self.live = _isatty(out)  # an in-place status line during long epochs
+        self.dumb = dumb_terminal()  # then the status line is blanked with spaces, not ESC[K
+        self._status_width = 0
         self.width = shutil.get_terminal_size((LIST_WIDTH, 24)).columns if self.live else LIST_WIDTH
         self.epochs: int | None = None
         self.epoch_names: set[str] = set()  # metrics reported per epoch (the rest are per step)
@@ -819,13 +827,19 @@ class TextOutput:
         epoch = min(event.epoch, event.epochs) if event.epochs else event.epoch
         text = f"  epoch {epoch}{total}  step {event.step}  {format_metrics(event.metrics)}"
         text = fit(f"{text}  {event.elapsed:.1f}s", max(10, self.width - 1)).rstrip()
-        self.out.write("\r\x1b[K" + text)
+        self.out.write(self._erase_status() + text)
         self.out.flush()
         self._status_shown = True
+        self._status_width = cell_width(text)
+
+    def _erase_status(self) -> str:
+        if not self.dumb:
+            return "\r\x1b[K"
+        return "\r" + " " * self._status_width + "\r"
 
     def _line(self, text: str = "") -> None:
         if self._status_shown:
-            self.out.write("\r\x1b[K")
+            self.out.write(self._erase_status())
             self._status_shown = False
         print(text, file=self.out, flush=True)
 

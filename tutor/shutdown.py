@@ -1,0 +1,66 @@
+"""Ending the app cleanly when its terminal closes (SIGHUP) or it is asked to (SIGTERM).
+
+Python's default for both signals is to die on the spot: the run in progress is never
+recorded and the terminal is left in raw mode. Textual handles neither, so the app routes
+them through its normal exit (cancel the run, store it, restore the terminal).
+
+Plain Python, no Textual import: the app calls :func:`handle_exit_signals` at mount.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+from collections.abc import Callable
+
+# SIGHUP does not exist on Windows; there the console closes the process differently.
+SIGHUP: int | None = getattr(signal, "SIGHUP", None)
+EXIT_SIGNALS: tuple[int, ...] = tuple(
+    getattr(signal, name) for name in ("SIGHUP", "SIGTERM") if hasattr(signal, name)
+)
+
+
+def handle_exit_signals(handler: Callable[[int], None]) -> Callable[[], None]:
+    """Call ``handler(signum)`` on the running event loop for SIGHUP and SIGTERM.
+
+    Returns a function that puts the default actions back. Where the loop cannot take
+    signal handlers (Windows, or a loop off the main thread) nothing changes.
+    """
+    loop = asyncio.get_running_loop()
+    installed: list[int] = []
+    for signum in EXIT_SIGNALS:
+        try:
+            loop.add_signal_handler(signum, handler, signum)
+        except (NotImplementedError, RuntimeError, ValueError):
+            continue
+        installed.append(signum)
+
+    def restore() -> None:
+        for signum in installed:
+            with contextlib.suppress(Exception):  # the loop may already be closed
+                loop.remove_signal_handler(signum)
+
+    return restore
+
+
+def exit_code(signum: int) -> int:
+    """The shell's convention for "ended by signal N": 128 + N (129 for SIGHUP, 143 SIGTERM)."""
+    return 128 + signum
+
+
+def detach_from_terminal() -> None:
+    """After a hang-up: point stdin, stdout and stderr at /dev/null.
+
+    Restoring the terminal and any last message then write nowhere, instead of failing
+    with EIO (which would also stop Textual's output thread and leave the app waiting on it).
+    """
+    try:
+        null = os.open(os.devnull, os.O_RDWR)
+    except OSError:
+        return
+    for fd in (0, 1, 2):
+        with contextlib.suppress(OSError):
+            os.dup2(null, fd)
+    os.close(null)
