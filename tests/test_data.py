@@ -402,6 +402,36 @@ def test_right_sizes_wrong_content_moves_all_four_aside(tmp_path: Path, publishe
     assert len(list(raw.glob("*-ubyte.corrupt"))) == 4 and not list(raw.glob("*-ubyte"))
 
 
+def test_a_corrupt_file_that_cannot_be_moved_aside_falls_back(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, published: None
+) -> None:
+    raw = cache_raw(tmp_path)
+    write_fake_mnist(raw)
+    (raw / "train-images-idx3-ubyte").write_bytes(b"x")
+
+    def read_only(src: object, dst: object) -> None:  # a read-only cache (tests may run as root)
+        raise PermissionError(13, "Permission denied", str(dst))
+
+    monkeypatch.setattr(data.os, "replace", read_only)
+    _, _, info = load_mnist()
+    assert info.source == "fallback" and "train-images-idx3-ubyte has 1 bytes" in info.note
+    assert (raw / "train-images-idx3-ubyte").read_bytes() == b"x"
+
+
+def test_an_error_while_checking_the_cache_is_a_note(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    write_fake_mnist(cache_raw(tmp_path))
+
+    def broken(kind: str) -> tuple[data.PublishedFile, ...]:
+        raise PermissionError(13, "Permission denied", str(tmp_path / "cache"))
+
+    monkeypatch.setattr(data, "published_files", broken)
+    _, _, info = load_mnist()
+    assert info.source == "fallback"
+    assert "cached MNIST unreadable: [Errno 13] Permission denied" in info.note
+
+
 def test_offline_never_downloads(monkeypatch: pytest.MonkeyPatch) -> None:
     from torchvision.datasets import MNIST
 

@@ -50,6 +50,8 @@ def train(ctx):
         ctx.report_step(loss=1.0 / (step + 1))
         if step == 5 and marker:  # the test waits for this file, not for a time
             pathlib.Path(marker).write_text("training")
+            if os.environ.get("SLOW_LESSON_STUCK"):
+                time.sleep(600)  # a step that never returns: cancelling cannot reach it
         time.sleep(0.01)
 """
 
@@ -146,6 +148,24 @@ def test_quitting_with_q_mid_run_exits_0(start, tmp_path: Path) -> None:  # type
     assert app.wait(EXIT_TIMEOUT) == 0
     assert stored_runs(tmp_path) == [("slow", "cancelled")]
     assert not app.leftovers() and b"Traceback" not in app.output
+
+
+@pytest.mark.parametrize("how", ["SIGTERM", "q"])
+def test_a_stuck_lesson_step_does_not_keep_the_process_alive(
+    start, tmp_path: Path, how: str
+) -> None:  # type: ignore[no-untyped-def]
+    app = start(SLOW_LESSON_STUCK="1")
+    start_training(app, tmp_path)
+    if how == "q":
+        app.press("q")
+    else:
+        os.kill(app.proc.pid, signal.SIGTERM)
+    limit = shutdown.FORCE_EXIT_SECONDS + EXIT_TIMEOUT
+    assert app.wait(limit) == (0 if how == "q" else 143)
+    assert wait_until(lambda: not app.leftovers(), 5.0), f"left alive: {app.leftovers()}"
+    assert b"Traceback" not in app.output, app.text()[-3000:]
+    assert b"\x1b[?1049l" in app.output  # the terminal was given back before the wait
+    assert stored_runs(tmp_path) == []  # the thread never returned a result to store
 
 
 async def test_exit_signal_handlers_call_back_and_are_removed() -> None:

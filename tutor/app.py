@@ -225,6 +225,9 @@ class TutorApp(App[None]):
         self._last_done: threading.Event | None = None  # the latest run's "ended and stored"
         self._run_ids = 0
         self._restore_signals: Callable[[], None] | None = None
+        # Set by the CLI, which owns the process: a signal may then end it by force if
+        # shutting down gets stuck. Never in tests, where the process is pytest's.
+        self.owns_process = False
 
     # -- layout -----------------------------------------------------------------------
 
@@ -893,12 +896,17 @@ class TutorApp(App[None]):
         if signum == shutdown.SIGHUP:
             shutdown.detach_from_terminal()  # the terminal is gone: nothing can be shown
         self._cancel_active_run()
-        self.exit(return_code=shutdown.exit_code(signum))  # on_unmount stores the run
+        code = shutdown.exit_code(signum)
+        if self.owns_process:
+            shutdown.force_exit_after(shutdown.FORCE_EXIT_SECONDS, code)
+        self.exit(return_code=code)  # on_unmount stores the run
 
     async def on_unmount(self) -> None:
         # Any way out (q, ctrl+q, app.exit(), a signal, a test ending) must stop the training
         # thread: it cannot be killed, and the process waits for it before exiting.
         await self._finish_training()
+        if self.owns_process:  # a step that never returns must not keep the process alive
+            shutdown.force_exit_after(shutdown.FORCE_EXIT_SECONDS, self.return_code or 0)
         if self._restore_signals is not None:
             self._restore_signals()
         if self._owns_store and self.store is not None:

@@ -287,6 +287,7 @@ def _cmd_app(args: argparse.Namespace) -> int:
     from tutor.app import TutorApp  # Textual is only imported for the app
 
     app = TutorApp(list(args.lessons), lang=args.lang, device=args.device or "auto")
+    app.owns_process = True  # may end the process by force if shutting down gets stuck
     app.run()
     return app.return_code or 0  # 129 / 143 after SIGHUP / SIGTERM (tutor.shutdown)
 

@@ -128,7 +128,11 @@ def load_mnist(
     # 2. Our cache, filled by torchvision; checked file by file against the published files.
     cache = paths.cache_dir() / "datasets"
     allowed = (not paths.offline()) if download is None else download
-    cached = _read_cache(cache, kind, notes)
+    try:
+        cached = _read_cache(cache, kind, notes)
+    except Exception as exc:  # e.g. an unreadable cache directory: never stop the lesson
+        cached = None
+        notes.append(f"cached {title} unreadable: {_why(exc)}")
     if cached is not None:
         return _finish(cached, normalize, title, "torchvision", _join(notes, f"cached in {cache}"))
     if not allowed:
@@ -140,7 +144,10 @@ def load_mnist(
         except Exception as exc:  # DNS failure, timeout, bad checksum, full disk, ...
             notes.append(f"{title} download failed: {_why(exc)}")
         else:
-            cached = _read_cache(cache, kind, notes, fetched=True)
+            try:
+                cached = _read_cache(cache, kind, notes, fetched=True)
+            except Exception as exc:
+                notes.append(f"downloaded {title} unreadable: {_why(exc)}")
             if cached is not None:
                 note = _join(notes, f"downloaded to {cache}")
                 return _finish(cached, normalize, title, "torchvision", note)
@@ -405,8 +412,10 @@ def _md5(path: Path) -> str:
 
 
 def _move_aside(path: Path) -> None:
-    """Keep a bad file for inspection (the latest one only) but out of every reader's way."""
-    if path.exists():
+    """Keep a bad file for inspection (the latest one only) but out of every reader's way.
+
+    On a read-only cache the file stays; reading it fails again and the note says so."""
+    with contextlib.suppress(OSError):
         os.replace(path, path.with_name(path.name + CORRUPT_SUFFIX))
 
 

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import threading
 from collections.abc import Callable
 
 # SIGHUP does not exist on Windows; there the console closes the process differently.
@@ -20,6 +21,10 @@ SIGHUP: int | None = getattr(signal, "SIGHUP", None)
 EXIT_SIGNALS: tuple[int, ...] = tuple(
     getattr(signal, name) for name in ("SIGHUP", "SIGTERM") if hasattr(signal, name)
 )
+# Once the app has ended (or been told to), the process gets this long to finish on its own.
+# Normal teardown takes a few seconds at most; more means a lesson step that never returns
+# (the training thread cannot be interrupted, and Python waits for it) or a stuck terminal.
+FORCE_EXIT_SECONDS = 15.0
 
 
 def handle_exit_signals(handler: Callable[[int], None]) -> Callable[[], None]:
@@ -64,3 +69,14 @@ def detach_from_terminal() -> None:
         with contextlib.suppress(OSError):
             os.dup2(null, fd)
     os.close(null)
+
+
+def force_exit_after(seconds: float, code: int) -> None:
+    """Last resort: end the process with ``code`` after ``seconds`` if it is still alive.
+
+    Only for the process that runs the app (``dl-tutor``), never inside tests. The progress
+    store is closed before this can fire, so nothing stored is lost.
+    """
+    timer = threading.Timer(seconds, os._exit, (code,))
+    timer.daemon = True  # never what keeps the process alive
+    timer.start()
