@@ -21,6 +21,7 @@ job returns a :class:`~tutor.bridge.StoreSnapshot` that the UI applies.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import os
 import sqlite3
@@ -37,6 +38,7 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
+from textual.css.query import NoMatches
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Header, Input, Markdown, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
@@ -657,9 +659,11 @@ class TutorApp(App[None]):
                 self._apply_snapshot(snapshot)
         if worker.group == "preload" and state in (WorkerState.SUCCESS, WorkerState.ERROR):
             self.torch_ready = state == WorkerState.SUCCESS
-            self.status.set_torch_note(
-                "" if self.torch_ready else f"PyTorch failed to load: {worker.error}"
-            )
+            # Quitting while torch loads: the import ends after the widgets are gone.
+            with contextlib.suppress(NoMatches):
+                self.status.set_torch_note(
+                    "" if self.torch_ready else f"PyTorch failed to load: {worker.error}"
+                )
         elif worker.group == "training" and state == WorkerState.ERROR:
             # run_lesson turns lesson errors into results; reaching here is a bug in our code.
             run, self.active_run = self.active_run, None
