@@ -106,18 +106,25 @@ def test_no_subcommand_starts_the_app(monkeypatch: pytest.MonkeyPatch, tmp_path:
     started: list[tuple[Any, ...]] = []
 
     class FakeApp:
+        ends_with: int | None = None  # Textual's return_code: None after a plain exit
+
         def __init__(self, lesson_dirs: list[Path], *, lang: str, device: str) -> None:
             started.append((lesson_dirs, lang, device))
+            self.return_code: int | None = None
+            self.owns_process = False
 
         def run(self) -> None:
-            started.append(("ran",))
+            started.append(("ran", self.owns_process))
+            self.return_code = self.ends_with
 
     monkeypatch.setitem(sys.modules, "tutor.app", types.SimpleNamespace(TutorApp=FakeApp))
     assert cli.main(["--lessons", str(tmp_path), "--lang", "zh", "--device", "cpu"]) == 0
-    assert started == [([tmp_path], "zh", "cpu"), ("ran",)]
+    assert started == [([tmp_path], "zh", "cpu"), ("ran", True)]
     started.clear()
     assert cli.main([]) == 0
     assert started[0] == ([], "en", "auto")
+    FakeApp.ends_with = 143  # ended by SIGTERM: the exit code says so
+    assert cli.main([]) == 143
 
 
 # -- list -----------------------------------------------------------------------------------
