@@ -503,6 +503,31 @@ def train(ctx):
     assert signal.getsignal(signal.SIGINT) is before
 
 
+def test_sigterm_cancels_stores_the_run_and_exits_143(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from tutor.progress import ProgressStore
+
+    code = """
+import signal
+
+def train(ctx):
+    for epoch in range(1, ctx.params.epochs + 1):
+        if epoch == 3:
+            signal.raise_signal(signal.SIGTERM)  # `kill PID` while it trains
+        ctx.report_epoch(epoch, train_loss=1.0 / epoch)
+"""
+    extra = lesson_dir(tmp_path, "cli-term", code)
+    before = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGHUP)}
+    rc, out, _ = run_cli(capsys, "--lessons", str(extra), "run", "cli-term", "--epochs", "50")
+    assert rc == 143
+    assert "status   cancelled" in out
+    assert re.findall(r"^epoch\s+(\d+)/50", out, re.M) == ["1", "2"]
+    with ProgressStore() as store:
+        assert [run.status for run in store.runs("cli-term")] == ["cancelled"]
+    assert {s: signal.getsignal(s) for s in before} == before
+
+
 def test_json_stdout_stays_clean_when_the_lesson_prints(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

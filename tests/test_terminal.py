@@ -186,6 +186,23 @@ async def test_exit_signal_handlers_call_back_and_are_removed() -> None:
         signal.signal(signal.SIGTERM, previous)
 
 
+@pytest.mark.parametrize(("how", "code"), [("SIGTERM", 143), ("close the terminal", 129)])
+def test_a_headless_run_is_stored_as_cancelled_on_a_signal(
+    start, tmp_path: Path, how: str, code: int
+) -> None:  # type: ignore[no-untyped-def]
+    app = start(["run", "slow"])
+    assert wait_until((tmp_path / "training").exists, START_TIMEOUT), app.text()[-2000:]
+    if how == "close the terminal":
+        app.close_terminal()
+    else:
+        os.kill(app.proc.pid, signal.SIGTERM)
+    assert app.wait(EXIT_TIMEOUT) == code
+    assert stored_runs(tmp_path) == [("slow", "cancelled")]
+    assert not app.leftovers() and b"Traceback" not in app.output
+    if how == "SIGTERM":
+        assert b"status   cancelled" in app.output  # the summary is still printed
+
+
 # -- limited terminals ---------------------------------------------------------------------------
 
 

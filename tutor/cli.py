@@ -489,7 +489,8 @@ def _run(
         sink = TextOutput(out, loaded, args.lang, device_label)
     # With --json, print()s in lesson code would corrupt the event stream: send them to stderr.
     quiet = redirect_stdout(sys.stderr) if args.json else nullcontext()
-    with ctrl_c_cancels(cancel), quiet:
+    ended_by: list[int] = []  # SIGTERM / SIGHUP received during the run
+    with ctrl_c_cancels(cancel, ended_by), quiet:
         result = run_lesson(
             loaded,
             params,
@@ -501,6 +502,8 @@ def _run(
         )
     sink.finish(result)
     _store_run(result)
+    if ended_by:
+        return 128 + ended_by[0]  # the shell's "ended by signal N"
     return 0 if result.ok else 1
 
 
@@ -637,12 +640,18 @@ def _cmd_reset(args: argparse.Namespace) -> int:
 
 
 @contextmanager
-def ctrl_c_cancels(cancel: threading.Event) -> Iterator[None]:
+def ctrl_c_cancels(cancel: threading.Event, ended_by: list[int] | None = None) -> Iterator[None]:
     """The first Ctrl+C asks the run to stop at its next report (it ends as ``cancelled``
-    and the summary prints); a second one interrupts at once."""
+    and the summary prints); a second one interrupts at once.
+
+    SIGTERM and SIGHUP (the terminal closed) stop the run the same way, so it is still
+    stored; their numbers go to ``ended_by`` for the exit code. After a hang-up the output
+    goes to /dev/null (there is no terminal left to print on).
+    """
     if threading.current_thread() is not threading.main_thread():
         yield  # signal handlers can only be installed from the main thread
         return
+    from tutor import shutdown
 
     def on_sigint(signum: int, frame: object) -> None:
         if cancel.is_set():
@@ -650,11 +659,22 @@ def ctrl_c_cancels(cancel: threading.Event) -> Iterator[None]:
         cancel.set()
         print("\nstopping at the next step (Ctrl+C again to quit now)", file=sys.stderr, flush=True)
 
-    previous = signal.signal(signal.SIGINT, on_sigint)
+    def on_exit_signal(signum: int, frame: object) -> None:
+        if cancel.is_set() and ended_by:  # a second one: the step in progress will not end
+            raise SystemExit(shutdown.exit_code(signum))
+        if signum == shutdown.SIGHUP:
+            shutdown.detach_from_terminal()
+        if ended_by is not None:
+            ended_by.append(signum)
+        cancel.set()
+
+    handlers = {signal.SIGINT: on_sigint, **{s: on_exit_signal for s in shutdown.EXIT_SIGNALS}}
+    previous = {signum: signal.signal(signum, handler) for signum, handler in handlers.items()}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 # -- run output: JSON lines ------------------------------------------------------------------
