@@ -169,18 +169,22 @@ def test_a_stuck_lesson_step_does_not_keep_the_process_alive(
 
 
 async def test_exit_signal_handlers_call_back_and_are_removed() -> None:
-    """The plain-Python part: the handler gets the signal number; restore puts the default
-    back. A Python-level handler stands by so a bug cannot kill the test process."""
+    """The plain-Python part: the handler gets the signal number; restore puts the previous
+    handler back. A Python-level handler stands by so a bug cannot kill the test process."""
     caught: list[int] = []
     got = asyncio.Event()
-    previous = signal.signal(signal.SIGTERM, lambda *a: caught.append(-1))
+
+    def standby(signum: int, frame: object) -> None:
+        caught.append(-signum)
+
+    previous = signal.signal(signal.SIGTERM, standby)
     try:
         restore = shutdown.handle_exit_signals(lambda signum: (caught.append(signum), got.set()))
         signal.raise_signal(signal.SIGTERM)
         await asyncio.wait_for(got.wait(), 5)
         assert caught == [signal.SIGTERM]
         restore()
-        assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+        assert signal.getsignal(signal.SIGTERM) is standby
         assert shutdown.exit_code(signal.SIGHUP) == 129
     finally:
         signal.signal(signal.SIGTERM, previous)

@@ -15,6 +15,7 @@ import os
 import signal
 import threading
 from collections.abc import Callable
+from typing import Any
 
 # SIGHUP does not exist on Windows; there the console closes the process differently.
 SIGHUP: int | None = getattr(signal, "SIGHUP", None)
@@ -30,22 +31,24 @@ FORCE_EXIT_SECONDS = 15.0
 def handle_exit_signals(handler: Callable[[int], None]) -> Callable[[], None]:
     """Call ``handler(signum)`` on the running event loop for SIGHUP and SIGTERM.
 
-    Returns a function that puts the default actions back. Where the loop cannot take
+    Returns a function that puts the previous handlers back. Where the loop cannot take
     signal handlers (Windows, or a loop off the main thread) nothing changes.
     """
     loop = asyncio.get_running_loop()
-    installed: list[int] = []
+    previous: dict[int, Any] = {}
     for signum in EXIT_SIGNALS:
+        before = signal.getsignal(signum)
         try:
             loop.add_signal_handler(signum, handler, signum)
         except (NotImplementedError, RuntimeError, ValueError):
             continue
-        installed.append(signum)
+        previous[signum] = before
 
     def restore() -> None:
-        for signum in installed:
+        for signum, before in previous.items():
             with contextlib.suppress(Exception):  # the loop may already be closed
-                loop.remove_signal_handler(signum)
+                loop.remove_signal_handler(signum)  # this leaves SIG_DFL: put back the old one
+                signal.signal(signum, signal.SIG_DFL if before is None else before)
 
     return restore
 
