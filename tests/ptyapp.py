@@ -2,8 +2,8 @@
 what only a real process shows: signals, hang-ups, TERM settings, exit codes.
 
 The child gets its own session with the pty as its controlling terminal (like a terminal
-window's shell), so closing the master sends it SIGHUP, and every process it starts can be
-found by session id afterwards.
+window's shell), so closing the master sends it SIGHUP; every process it starts can be found
+afterwards by session id, or by a tag in its inherited environment.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import sys
 import termios
 import threading
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -44,19 +45,27 @@ def wait_until(condition: Callable[[], object], timeout: float, interval: float 
         time.sleep(interval)
 
 
-def session_processes(sid: int) -> list[int]:
-    """Every live (not zombie) process whose session id is ``sid``, from /proc."""
+def session_processes(sid: int, tag: str | None = None) -> list[int]:
+    """Every live (not zombie) process whose session id is ``sid`` or, with ``tag``, whose
+    environment holds ``PTYAPP_TAG=<tag>``: children that start their own session (a worker
+    process, say) inherit the environment, so they are found too. From /proc."""
     found = []
+    marker = f"PTYAPP_TAG={tag}".encode() if tag else None
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             stat = (entry / "stat").read_text()
-        except OSError:  # it just ended
+            # pid (comm) state ppid pgrp session ...; comm may contain spaces and parentheses.
+            fields = stat[stat.rindex(")") + 2 :].split()
+            if fields[0] == "Z":
+                continue
+            ours = int(fields[3]) == sid
+            if not ours and marker is not None:
+                ours = marker in (entry / "environ").read_bytes().split(b"\0")
+        except OSError:  # it just ended, or is not ours to read
             continue
-        # pid (comm) state ppid pgrp session ...; comm may contain spaces and parentheses.
-        fields = stat[stat.rindex(")") + 2 :].split()
-        if fields[0] != "Z" and int(fields[3]) == sid:
+        if ours:
             found.append(int(entry.name))
     return found
 
@@ -74,12 +83,13 @@ class PtyApp:
         master, slave = os.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", size[1], size[0], 0, 0))
         self.master: int | None = master
+        self.tag = uuid.uuid4().hex  # marks every process it starts, see session_processes
         self.proc = subprocess.Popen(
             [str(DL_TUTOR), *args],
             stdin=slave,
             stdout=slave,
             stderr=slave,
-            env=dict(env),
+            env={**env, "PTYAPP_TAG": self.tag},
             start_new_session=True,
             preexec_fn=_take_terminal,
         )
@@ -131,7 +141,8 @@ class PtyApp:
             return None
 
     def leftovers(self) -> list[int]:
-        return session_processes(self.sid)
+        """Processes of this app still alive: its session, or carrying its tag."""
+        return session_processes(self.sid, self.tag)
 
     def stop(self) -> None:
         """Clean up whatever the test left: SIGKILL every process of the child's session."""

@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from ptyapp import PtyApp, wait_until
+from ptyapp import PtyApp, session_processes, wait_until
 
 from tutor import shutdown
 from tutor.progress import ProgressStore
@@ -205,6 +207,24 @@ def test_a_headless_run_is_stored_as_cancelled_on_a_signal(
     assert not app.leftovers() and b"Traceback" not in app.output
     if how == "SIGTERM":
         assert b"status   cancelled" in app.output  # the summary is still printed
+
+
+def test_leftover_processes_are_found_by_session_or_by_tag() -> None:
+    """The harness itself: a process in its own session is found by that session id, and by
+    the tag in its environment (what a worker started with start_new_session would carry)."""
+    sleeper = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(600)"],
+        env={**os.environ, "PTYAPP_TAG": "test-tag"},
+        start_new_session=True,
+    )
+    try:
+        assert sleeper.pid in session_processes(sleeper.pid)
+        assert sleeper.pid in session_processes(-1, "test-tag")
+        assert sleeper.pid not in session_processes(-1, "other-tag")
+    finally:
+        sleeper.kill()
+        sleeper.wait(10)
+    assert sleeper.pid not in session_processes(sleeper.pid, "test-tag")
 
 
 # -- limited terminals ---------------------------------------------------------------------------
