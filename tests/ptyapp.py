@@ -22,7 +22,9 @@ import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-DL_TUTOR = Path(sys.executable).with_name("dl-tutor")  # this checkout's venv entry point
+# This checkout's installed entry point; `python -m tutor` where there is none.
+_SCRIPT = Path(sys.executable).with_name("dl-tutor")
+DL_TUTOR = [str(_SCRIPT)] if _SCRIPT.is_file() else [sys.executable, "-m", "tutor"]
 # CSI/OSC/other escape sequences, so tests can search the text that was drawn.
 _ESCAPES = re.compile(
     rb"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[PX^_][^\x1b]*\x1b\\|.)"
@@ -85,7 +87,7 @@ class PtyApp:
         self.master: int | None = master
         self.tag = uuid.uuid4().hex  # marks every process it starts, see session_processes
         self.proc = subprocess.Popen(
-            [str(DL_TUTOR), *args],
+            [*DL_TUTOR, *args],
             stdin=slave,
             stdout=slave,
             stderr=slave,
