@@ -476,3 +476,22 @@ def test_bridge_coalesces_progress_and_keeps_every_point() -> None:
     assert len(target.messages) == 2
     first, second = target.messages
     assert isinstance(first, TrainingView.RunProgressed) and first.can_replace(second)  # type: ignore[arg-type]
+
+
+async def test_torch_loading_after_the_app_closed_is_ignored(tmp_path: Path) -> None:
+    """Quitting while the preload worker imports torch: its end arrives with the widgets gone."""
+    from types import SimpleNamespace
+
+    from textual.worker import WorkerState
+
+    from tutor.progress import ProgressStore
+
+    store = ProgressStore(tmp_path / "p.sqlite3")
+    app = TutorApp([LESSON_01], builtin=False, store=store)
+    async with app.run_test(size=(80, 24)):
+        pass
+    worker = SimpleNamespace(group="preload", name="_preload_torch", error=None)
+    event = SimpleNamespace(worker=worker, state=WorkerState.SUCCESS)
+    app.on_worker_state_changed(event)  # type: ignore[arg-type]
+    assert app.torch_ready
+    store.close()

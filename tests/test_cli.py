@@ -106,18 +106,25 @@ def test_no_subcommand_starts_the_app(monkeypatch: pytest.MonkeyPatch, tmp_path:
     started: list[tuple[Any, ...]] = []
 
     class FakeApp:
+        ends_with: int | None = None  # Textual's return_code: None after a plain exit
+
         def __init__(self, lesson_dirs: list[Path], *, lang: str, device: str) -> None:
             started.append((lesson_dirs, lang, device))
+            self.return_code: int | None = None
+            self.owns_process = False
 
         def run(self) -> None:
-            started.append(("ran",))
+            started.append(("ran", self.owns_process))
+            self.return_code = self.ends_with
 
     monkeypatch.setitem(sys.modules, "tutor.app", types.SimpleNamespace(TutorApp=FakeApp))
     assert cli.main(["--lessons", str(tmp_path), "--lang", "zh", "--device", "cpu"]) == 0
-    assert started == [([tmp_path], "zh", "cpu"), ("ran",)]
+    assert started == [([tmp_path], "zh", "cpu"), ("ran", True)]
     started.clear()
     assert cli.main([]) == 0
     assert started[0] == ([], "en", "auto")
+    FakeApp.ends_with = 143  # ended by SIGTERM: the exit code says so
+    assert cli.main([]) == 143
 
 
 # -- list -----------------------------------------------------------------------------------
@@ -494,6 +501,31 @@ def train(ctx):
     assert re.findall(r"^epoch\s+(\d+)/50", out, re.M) == ["1", "2"]
     assert "Ctrl+C again" in err
     assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_sigterm_cancels_stores_the_run_and_exits_143(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from tutor.progress import ProgressStore
+
+    code = """
+import signal
+
+def train(ctx):
+    for epoch in range(1, ctx.params.epochs + 1):
+        if epoch == 3:
+            signal.raise_signal(signal.SIGTERM)  # `kill PID` while it trains
+        ctx.report_epoch(epoch, train_loss=1.0 / epoch)
+"""
+    extra = lesson_dir(tmp_path, "cli-term", code)
+    before = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGHUP)}
+    rc, out, _ = run_cli(capsys, "--lessons", str(extra), "run", "cli-term", "--epochs", "50")
+    assert rc == 143
+    assert "status   cancelled" in out
+    assert re.findall(r"^epoch\s+(\d+)/50", out, re.M) == ["1", "2"]
+    with ProgressStore() as store:
+        assert [run.status for run in store.runs("cli-term")] == ["cancelled"]
+    assert {s: signal.getsignal(s) for s in before} == before
 
 
 def test_json_stdout_stays_clean_when_the_lesson_prints(

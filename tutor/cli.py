@@ -286,8 +286,10 @@ def _print_problems(problems: Iterable[Problem], out: TextIO) -> None:
 def _cmd_app(args: argparse.Namespace) -> int:
     from tutor.app import TutorApp  # Textual is only imported for the app
 
-    TutorApp(list(args.lessons), lang=args.lang, device=args.device or "auto").run()
-    return 0
+    app = TutorApp(list(args.lessons), lang=args.lang, device=args.device or "auto")
+    app.owns_process = True  # may end the process by force if shutting down gets stuck
+    app.run()
+    return app.return_code or 0  # 129 / 143 after SIGHUP / SIGTERM (tutor.shutdown)
 
 
 # -- list ---------------------------------------------------------------------------------
@@ -487,7 +489,8 @@ def _run(
         sink = TextOutput(out, loaded, args.lang, device_label)
     # With --json, print()s in lesson code would corrupt the event stream: send them to stderr.
     quiet = redirect_stdout(sys.stderr) if args.json else nullcontext()
-    with ctrl_c_cancels(cancel), quiet:
+    ended_by: list[int] = []  # SIGTERM / SIGHUP received during the run
+    with ctrl_c_cancels(cancel, ended_by), quiet:
         result = run_lesson(
             loaded,
             params,
@@ -499,6 +502,8 @@ def _run(
         )
     sink.finish(result)
     _store_run(result)
+    if ended_by:
+        return 128 + ended_by[0]  # the shell's "ended by signal N"
     return 0 if result.ok else 1
 
 
@@ -635,12 +640,18 @@ def _cmd_reset(args: argparse.Namespace) -> int:
 
 
 @contextmanager
-def ctrl_c_cancels(cancel: threading.Event) -> Iterator[None]:
+def ctrl_c_cancels(cancel: threading.Event, ended_by: list[int] | None = None) -> Iterator[None]:
     """The first Ctrl+C asks the run to stop at its next report (it ends as ``cancelled``
-    and the summary prints); a second one interrupts at once."""
+    and the summary prints); a second one interrupts at once.
+
+    SIGTERM and SIGHUP (the terminal closed) stop the run the same way, so it is still
+    stored; their numbers go to ``ended_by`` for the exit code. After a hang-up the output
+    goes to /dev/null (there is no terminal left to print on).
+    """
     if threading.current_thread() is not threading.main_thread():
         yield  # signal handlers can only be installed from the main thread
         return
+    from tutor import shutdown
 
     def on_sigint(signum: int, frame: object) -> None:
         if cancel.is_set():
@@ -648,11 +659,22 @@ def ctrl_c_cancels(cancel: threading.Event) -> Iterator[None]:
         cancel.set()
         print("\nstopping at the next step (Ctrl+C again to quit now)", file=sys.stderr, flush=True)
 
-    previous = signal.signal(signal.SIGINT, on_sigint)
+    def on_exit_signal(signum: int, frame: object) -> None:
+        if cancel.is_set() and ended_by:  # a second one: the step in progress will not end
+            raise SystemExit(shutdown.exit_code(signum))
+        if signum == shutdown.SIGHUP:
+            shutdown.detach_from_terminal()
+        if ended_by is not None:
+            ended_by.append(signum)
+        cancel.set()
+
+    handlers = {signal.SIGINT: on_sigint, **{s: on_exit_signal for s in shutdown.EXIT_SIGNALS}}
+    previous = {signum: signal.signal(signum, handler) for signum, handler in handlers.items()}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 # -- run output: JSON lines ------------------------------------------------------------------
@@ -736,8 +758,13 @@ def _isatty(stream: TextIO) -> bool:
         return False
 
 
+def dumb_terminal(environ: Mapping[str, str] = os.environ) -> bool:
+    """TERM=dumb: no colours and no cursor control (Emacs' M-x shell, some CI logs)."""
+    return environ.get("TERM", "") == "dumb"
+
+
 def use_color(stream: TextIO, environ: Mapping[str, str] = os.environ) -> bool:
-    return _isatty(stream) and not environ.get("NO_COLOR") and environ.get("TERM", "") != "dumb"
+    return _isatty(stream) and not environ.get("NO_COLOR") and not dumb_terminal(environ)
 
 
 def format_metric(value: float) -> str:
@@ -760,6 +787,8 @@ class TextOutput:
         self.device_label = device_label
         self.color = use_color(out)
         self.live = _isatty(out)  # an in-place status line during long epochs
+        self.dumb = dumb_terminal()  # then the status line is blanked with spaces, not ESC[K
+        self._status_width = 0
         self.width = shutil.get_terminal_size((LIST_WIDTH, 24)).columns if self.live else LIST_WIDTH
         self.epochs: int | None = None
         self.epoch_names: set[str] = set()  # metrics reported per epoch (the rest are per step)
@@ -819,13 +848,19 @@ class TextOutput:
         epoch = min(event.epoch, event.epochs) if event.epochs else event.epoch
         text = f"  epoch {epoch}{total}  step {event.step}  {format_metrics(event.metrics)}"
         text = fit(f"{text}  {event.elapsed:.1f}s", max(10, self.width - 1)).rstrip()
-        self.out.write("\r\x1b[K" + text)
+        self.out.write(self._erase_status() + text)
         self.out.flush()
         self._status_shown = True
+        self._status_width = cell_width(text)
+
+    def _erase_status(self) -> str:
+        if not self.dumb:
+            return "\r\x1b[K"
+        return "\r" + " " * self._status_width + "\r"
 
     def _line(self, text: str = "") -> None:
         if self._status_shown:
-            self.out.write("\r\x1b[K")
+            self.out.write(self._erase_status())
             self._status_shown = False
         print(text, file=self.out, flush=True)
 

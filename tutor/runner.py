@@ -21,6 +21,7 @@ from typing import Any
 
 from tutor import events, paths, quiz
 from tutor.context import Diverged, RunCancelled, RunContext
+from tutor.data import DatasetUnavailable
 from tutor.events import CheckResult, RunResult, Sink, Status
 from tutor.lessons import LoadedLesson
 
@@ -160,6 +161,8 @@ def run_lesson(
         status, error, hint = "diverged", str(e), DIVERGED_HINT
     except OverflowError as e:  # plain-Python floats overflow instead of becoming inf
         status, error, hint = "diverged", f"numbers overflowed: {e}", DIVERGED_HINT
+    except DatasetUnavailable as e:  # not the lesson's fault: one line saying what to do
+        status, error = "failed", str(e)
     except Exception as e:  # lesson code can raise anything; the caller must live on
         status, error, hint = "failed", trim_traceback(e, code_path), _failure_hint(e)
     if ctx is not None:
