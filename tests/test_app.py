@@ -490,7 +490,10 @@ async def test_torch_loading_after_the_app_closed_is_ignored(tmp_path: Path) -> 
     app = TutorApp([LESSON_01], builtin=False, store=store)
     async with app.run_test(size=(80, 24)):
         pass
-    worker = SimpleNamespace(group="preload", name="_preload_torch", error=None)
+    from tutor.worker import Ready
+
+    ready = Ready(1, "2.x", "cpu")
+    worker = SimpleNamespace(group="preload", name="_preload_torch", error=None, result=ready)
     event = SimpleNamespace(worker=worker, state=WorkerState.SUCCESS)
     app.on_worker_state_changed(event)  # type: ignore[arg-type]
     assert app.torch_ready
