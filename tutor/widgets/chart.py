@@ -484,7 +484,10 @@ class LiveChart(Widget):
         self.show_drawing(message.size, message.strips)
 
     def render_line(self, y: int) -> Strip:
-        width, style = self.content_size.width, self.rich_style
-        strip = self._strips[y] if y < len(self._strips) else Strip.blank(width, style)
+        width = self.content_size.width
+        if y < len(self._strips) and self._strips[y].cell_length == width:
+            return self._strips[y]  # the usual case: drawn at this size
         # Until the drawing at a new size arrives, the old one is cut or padded to fit.
+        style = self.rich_style  # not cheap (it walks the ancestors): only when needed
+        strip = self._strips[y] if y < len(self._strips) else Strip.blank(width, style)
         return strip.crop_extend(0, width, style)

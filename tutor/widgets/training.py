@@ -37,8 +37,9 @@ Point = tuple[float, float]
 CHART_KINDS = ("loss", "accuracy", "other")
 NO_DATASET = "chosen by the lesson code"  # until the run says (ctx.data / use_dataset)
 # Seconds between screen updates while a run reports: the curves, progress and metrics move
-# together, at most this often (the run itself reports at most every 0.1 s).
-REDRAW_INTERVAL = 0.1
+# together, at most this often. 5 a second still looks live, and leaves the event loop idle
+# most of the time, so keys and timers are never late (bench/perf.md: loop lag).
+REDRAW_INTERVAL = 0.2
 
 
 class HyperparamValidator(Validator):
