@@ -184,6 +184,13 @@ def _flush(
     return status, error, hint
 
 
+def default_dataset(loaded: LoadedLesson, lang: str) -> str:
+    """The dataset a run names until the lesson code says (``ctx.data``, ``use_dataset``)."""
+    return (
+        loaded.lesson.dataset.get(lang) if loaded.lesson.dataset else "generated in the lesson code"
+    )
+
+
 def _result(
     loaded: LoadedLesson,
     ctx: RunContext | None,
@@ -196,16 +203,13 @@ def _result(
     start: float,
     lang: str,
 ) -> RunResult:
-    default_dataset = (
-        loaded.lesson.dataset.get(lang) if loaded.lesson.dataset else "generated in the lesson code"
-    )
     result = RunResult(
         lesson_id=loaded.id,
         status=status,
         params=values,
         seed=seed if isinstance(seed, int) else None,
         device=device_name,
-        dataset=(ctx.dataset if ctx and ctx.dataset else default_dataset),
+        dataset=(ctx.dataset if ctx and ctx.dataset else default_dataset(loaded, lang)),
         seconds=time.perf_counter() - start,
         metrics=dict(ctx.metrics) if ctx else {},
         history={k: list(v) for k, v in ctx.history.items()} if ctx else {},

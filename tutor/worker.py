@@ -44,6 +44,7 @@ from typing import IO, Any
 from tutor import events
 from tutor.events import Event, RunResult, Sink, Status
 from tutor.lessons import LoadedLesson
+from tutor.runner import default_dataset
 
 CANCEL = b"c"
 # After Stop, a lesson gets this long to reach its next report_step before its process is
@@ -339,14 +340,13 @@ class _Collector:
             else {**loaded.lesson.defaults(), **self.request.params}
         )
         seed = params.get("seed")
-        default_dataset = loaded.lesson.dataset.get(lang) if loaded.lesson.dataset else None
         return RunResult(
             lesson_id=loaded.id,
             status=status,
             params=params,
             seed=seed if isinstance(seed, int) else None,
             device=self.started.device if self.started else self.request.device,
-            dataset=self.dataset or default_dataset or "generated in the lesson code",
+            dataset=self.dataset or default_dataset(loaded, lang),
             seconds=self.progress.elapsed if self.progress else time.perf_counter() - self.start,
             metrics=dict(self.progress.metrics) if self.progress else {},
             history=self.history,
