@@ -103,7 +103,5 @@ def train(ctx):
             p_right = torch.softmax(free_logits, dim=1)[torch.arange(3), targets].mean()
         ctx.report_step(loss=loss, p_target=p_right)
     ctx.record("final_loss", loss.item())
-    ctx.log(
-        f"after {ctx.params.steps} steps on the logits: loss {loss.item():.4f}, "
-        f"mean p(target) {p_right.item():.3f}"
-    )
+    ctx.log(f"after {ctx.params.steps} steps on the logits: loss {loss.item():.4f}, "
+            f"mean p(target) {p_right.item():.3f}")

@@ -163,8 +163,6 @@ def train(ctx):
         ctx.record("custom_output_shape", out_custom.shape)
         ctx.record("custom_output", out_custom[0, 0])
         ctx.record("custom_by_hand", custom_by_hand[0])
-        ctx.log(
-            f"your settings: kernel {k}, padding {p}, stride {s} -> "
-            f"(5 + 2*{p} - {k}) // {s} + 1 = {(5 + 2 * p - k) // s + 1} per side"
-        )
+        ctx.log(f"your settings: kernel {k}, padding {p}, stride {s} -> "
+                f"(5 + 2*{p} - {k}) // {s} + 1 = {(5 + 2 * p - k) // s + 1} per side")
         show(ctx, "your settings", out_custom, custom_by_hand[0])

@@ -83,9 +83,8 @@ def train(ctx):
 
     criterion = nn.CrossEntropyLoss()  # the mean over the 5 steps
     models = {"onehot": (onehot_model, onehot_inputs), "embedding": (emb_model, index_inputs)}
-    optimizers = {
-        name: torch.optim.Adam(m.parameters(), lr=ctx.params.lr) for name, (m, _x) in models.items()
-    }
+    optimizers = {name: torch.optim.Adam(m.parameters(), lr=ctx.params.lr)
+                  for name, (m, _x) in models.items()}
 
     for epoch in range(1, ctx.params.epochs + 1):
         losses, texts = {}, {}
@@ -98,10 +97,8 @@ def train(ctx):
             losses[name] = loss
             texts[name] = as_text(scores.argmax(dim=1).tolist())
         ctx.report_epoch(epoch, onehot_loss=losses["onehot"], embedding_loss=losses["embedding"])
-        ctx.log(
-            f"epoch {epoch:2d}  one-hot {texts['onehot']!r} {losses['onehot'].item():.4f}"
-            f"  embedding {texts['embedding']!r} {losses['embedding'].item():.4f}"
-        )
+        ctx.log(f"epoch {epoch:2d}  one-hot {texts['onehot']!r} {losses['onehot'].item():.4f}"
+                f"  embedding {texts['embedding']!r} {losses['embedding'].item():.4f}")
 
     with torch.no_grad():
         onehot_text = as_text(onehot_model(onehot_inputs).argmax(dim=1).tolist())

@@ -43,7 +43,7 @@ def train(ctx):
 
     hidden = ctx.params.hidden
     base = nn.Sequential(nn.Linear(1, hidden), nn.ReLU(), nn.Linear(hidden, 1))
-    ctx.record_model(base, x[: ctx.params.batch_size])
+    ctx.record_model(base, x[:ctx.params.batch_size])
     # Identical starting weights for everyone: five deep copies of one network.
     nets = {name: copy.deepcopy(base).to(device) for name in NAMES}
     optimizers = {

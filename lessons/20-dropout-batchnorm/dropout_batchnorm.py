@@ -27,10 +27,8 @@ def dropout_facts(ctx, p: float) -> None:
     third, fourth = drop(x), drop(x)
     ctx.record("eval_passes_equal", torch.equal(third, fourth))
     ctx.record("eval_is_identity", torch.equal(third, x))
-    ctx.log(
-        f"dropout p={p}, train mode: {zeroed.item():.1%} zeroed, survivors became "
-        f"{first.max().item():.3f}, mean {first.mean().item():.3f}; eval mode: x unchanged"
-    )
+    ctx.log(f"dropout p={p}, train mode: {zeroed.item():.1%} zeroed, survivors became "
+            f"{first.max().item():.3f}, mean {first.mean().item():.3f}; eval mode: x unchanged")
 
 
 def batchnorm_facts(ctx) -> None:
@@ -55,10 +53,8 @@ def batchnorm_facts(ctx) -> None:
     ctx.record("bn_train_output_mean", out.mean(dim=0))  # ~0: normalised with this batch
     ctx.record("bn_changed_in_train", not torch.equal(before, after_train))
     ctx.record("bn_changed_in_eval", not torch.equal(after_train, after_eval))
-    ctx.log(
-        f"batch norm running_mean: {before.tolist()} -> train step -> "
-        f"{[round(v, 3) for v in after_train.tolist()]} -> eval step -> unchanged"
-    )
+    ctx.log(f"batch norm running_mean: {before.tolist()} -> train step -> "
+            f"{[round(v, 3) for v in after_train.tolist()]} -> eval step -> unchanged")
 
 
 def make_mlp(hidden: int, p: float, p_input: float) -> nn.Sequential:
@@ -99,9 +95,8 @@ def train(ctx):
     x_train, y_train = (t[:n].to(ctx.device) for t in train_set.tensors)
     x_test, y_test = (t.to(ctx.device) for t in test_set.tensors)
     ctx.record("n_train_used", len(y_train))
-    loader = DataLoader(
-        TensorDataset(x_train, y_train), batch_size=ctx.params.batch_size, shuffle=True
-    )
+    loader = DataLoader(TensorDataset(x_train, y_train), batch_size=ctx.params.batch_size,
+                        shuffle=True)
 
     # Same starting weights for both: build once, copy the weights into the dropout model
     # (dropout layers have no parameters, so the two state dicts line up by position).
@@ -133,17 +128,14 @@ def train(ctx):
         for name, model in models.items():
             acc[f"train_acc_{name}"], _ = evaluate(model, x_train, y_train)
             acc[f"test_acc_{name}"], test_loss[f"test_loss_{name}"] = evaluate(
-                model, x_test, y_test
-            )
+                model, x_test, y_test)
         gap_plain = acc["train_acc_plain"] - acc["test_acc_plain"]
         gap_dropout = acc["train_acc_dropout"] - acc["test_acc_dropout"]
         ctx.report_epoch(epoch, **acc, **test_loss, gap_plain=gap_plain, gap_dropout=gap_dropout)
         if epoch % 5 == 0 or epoch == ctx.params.epochs:
-            ctx.log(
-                f"epoch {epoch:2d}  no dropout: train {acc['train_acc_plain']:.3f} "
-                f"test {acc['test_acc_plain']:.3f} | dropout: train "
-                f"{acc['train_acc_dropout']:.3f} test {acc['test_acc_dropout']:.3f}"
-            )
+            ctx.log(f"epoch {epoch:2d}  no dropout: train {acc['train_acc_plain']:.3f} "
+                    f"test {acc['test_acc_plain']:.3f} | dropout: train "
+                    f"{acc['train_acc_dropout']:.3f} test {acc['test_acc_dropout']:.3f}")
 
     ctx.record("final_gap_plain", gap_plain)
     ctx.record("final_gap_dropout", gap_dropout)

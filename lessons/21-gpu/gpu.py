@@ -21,10 +21,8 @@ def pick_device() -> torch.device:
 def make_model(hidden: int) -> nn.Module:
     return nn.Sequential(
         nn.Flatten(),  # (N, 1, 28, 28) -> (N, 784)
-        nn.Linear(784, hidden),
-        nn.ReLU(),
-        nn.Linear(hidden, hidden),
-        nn.ReLU(),
+        nn.Linear(784, hidden), nn.ReLU(),
+        nn.Linear(hidden, hidden), nn.ReLU(),
         nn.Linear(hidden, 10),
     )
 
@@ -66,9 +64,8 @@ def train(ctx):
     base = make_model(ctx.params.hidden)  # both timings start from these same weights
     ctx.record_model(base, train_set[:2][0])
 
-    cpu_seconds = one_epoch(
-        ctx, copy.deepcopy(base), loader, torch.device("cpu"), ctx.params.lr, "cpu_loss"
-    )
+    cpu_seconds = one_epoch(ctx, copy.deepcopy(base), loader, torch.device("cpu"),
+                            ctx.params.lr, "cpu_loss")
     ctx.record("cpu_seconds", cpu_seconds)
     ctx.log(f"one epoch on the CPU: {cpu_seconds:.2f} s")
 
@@ -77,15 +74,11 @@ def train(ctx):
         gpu = torch.device("cuda")
         torch.ones(1, device=gpu).sum().item()  # wake the GPU up so start-up isn't timed
         gpu_seconds = one_epoch(ctx, copy.deepcopy(base), loader, gpu, ctx.params.lr, "gpu_loss")
-        ctx.log(
-            f"one epoch on {torch.cuda.get_device_name(gpu)}: {gpu_seconds:.2f} s "
-            f"({cpu_seconds / gpu_seconds:.1f}x the CPU's speed)"
-        )
+        ctx.log(f"one epoch on {torch.cuda.get_device_name(gpu)}: {gpu_seconds:.2f} s "
+                f"({cpu_seconds / gpu_seconds:.1f}x the CPU's speed)")
     else:
-        ctx.log(
-            "No CUDA GPU on this machine: torch.cuda.is_available() is False, so only the "
-            "CPU was timed. The same code runs the GPU epoch where a GPU exists."
-        )
+        ctx.log("No CUDA GPU on this machine: torch.cuda.is_available() is False, so only the "
+                "CPU was timed. The same code runs the GPU epoch where a GPU exists.")
     ctx.record("gpu_seconds", gpu_seconds)
 
     # -- Part 2: train on the run's device, then bring the results back ----------------------------
@@ -105,7 +98,7 @@ def train(ctx):
         model.train()
         order = torch.randperm(len(y_train), device=device)
         for start in range(0, len(order), batch_size):
-            batch = order[start : start + batch_size]
+            batch = order[start:start + batch_size]
             images, labels = x_train[batch], y_train[batch]
             with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
                 loss = criterion(model(images), labels)
@@ -125,10 +118,8 @@ def train(ctx):
         scores_np = scores.cpu().detach().numpy()
         accuracy = float((scores_np.argmax(axis=1) == labels.numpy()).mean())
         ctx.report_epoch(epoch, test_acc=accuracy)
-        ctx.log(
-            f"epoch {epoch}  test accuracy {accuracy:.3f} on {device}"
-            f"{' (mixed precision)' if use_amp else ''}"
-        )
+        ctx.log(f"epoch {epoch}  test accuracy {accuracy:.3f} on {device}"
+                f"{' (mixed precision)' if use_amp else ''}")
 
     ctx.record("scores_device", str(scores.device))
     ctx.record("numpy_shape", scores_np.shape)

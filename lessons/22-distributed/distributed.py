@@ -89,18 +89,9 @@ def launch_workers(ctx, out_dir: Path, backend: str) -> list[subprocess.Popen]:
     """Start WORLD_SIZE copies of this file, with the environment torchrun would set."""
     port = free_port()
     args = [
-        "--epochs",
-        str(ctx.params.epochs),
-        "--lr",
-        str(ctx.params.lr),
-        "--batch-size",
-        str(ctx.params.batch_size),
-        "--seed",
-        str(ctx.params.seed),
-        "--backend",
-        backend,
-        "--out",
-        str(out_dir),
+        "--epochs", str(ctx.params.epochs), "--lr", str(ctx.params.lr),
+        "--batch-size", str(ctx.params.batch_size), "--seed", str(ctx.params.seed),
+        "--backend", backend, "--out", str(out_dir),
     ]
     import tutor  # the workers must import the same tutor package as this process
 
@@ -109,24 +100,16 @@ def launch_workers(ctx, out_dir: Path, backend: str) -> list[subprocess.Popen]:
     for rank in range(WORLD_SIZE):
         env = dict(os.environ)
         env.update(
-            MASTER_ADDR="127.0.0.1",
-            MASTER_PORT=str(port),
-            RANK=str(rank),
-            LOCAL_RANK=str(rank),
-            WORLD_SIZE=str(WORLD_SIZE),
+            MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port),
+            RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(WORLD_SIZE),
             OMP_NUM_THREADS="1",  # two processes share two cores: one thread each
             PYTHONPATH=os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p),
         )
         stderr = open(out_dir / f"rank{rank}.stderr.txt", "w")  # read if a worker fails
-        workers.append(
-            subprocess.Popen(
-                [sys.executable, "-u", __file__, *args],
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=stderr,
-                text=True,
-            )
-        )
+        workers.append(subprocess.Popen(
+            [sys.executable, "-u", __file__, *args],
+            env=env, stdout=subprocess.PIPE, stderr=stderr, text=True,
+        ))
         stderr.close()  # the child has its own handle
     return workers
 
@@ -203,10 +186,8 @@ def train(ctx):
                 ctx.report_epoch(msg["epoch"], test_acc=msg["test_acc"])
                 ctx.log(f"epoch {msg['epoch']}  test accuracy {msg['test_acc']:.4f} (rank 0)")
             elif kind == "setup":
-                ctx.log(
-                    f"rank {rank}: {msg['samples']} training images, "
-                    f"{msg['steps']} steps per epoch, batch shape {msg['batch_shape']}"
-                )
+                ctx.log(f"rank {rank}: {msg['samples']} training images, "
+                        f"{msg['steps']} steps per epoch, batch shape {msg['batch_shape']}")
                 if rank == 0:
                     ctx.record("samples_per_rank", msg["samples"])
                     ctx.record("steps_per_epoch", msg["steps"])
@@ -218,11 +199,8 @@ def train(ctx):
 
     failed = [r for r, w in enumerate(workers) if w.returncode not in (0, -15)]  # -15: ours
     if failed:  # show every failed rank: the first crash often makes the others fail too
-        reports = [
-            f"rank {r} exited with code {workers[r].returncode}:\n"
-            + (out_dir / f"rank{r}.stderr.txt").read_text()[-1500:]
-            for r in failed
-        ]
+        reports = [f"rank {r} exited with code {workers[r].returncode}:\n"
+                   + (out_dir / f"rank{r}.stderr.txt").read_text()[-1500:] for r in failed]
         raise RuntimeError("a DDP worker failed\n" + "\n".join(reports))
 
     # Each worker saved its weights before DDP touched them and after training.
@@ -232,10 +210,8 @@ def train(ctx):
     final_diff = max_difference(final[0], final[1])
     ctx.record("init_param_diff", init_diff)
     ctx.record("max_param_diff", final_diff)
-    ctx.log(
-        f"largest weight difference between rank 0 and rank 1: {init_diff:.4f} before "
-        f"DDP (different seeds), {final_diff:g} after training"
-    )
+    ctx.log(f"largest weight difference between rank 0 and rank 1: {init_diff:.4f} before "
+            f"DDP (different seeds), {final_diff:g} after training")
 
     model = Net()
     model.load_state_dict(final[1])  # rank 1's replica: the same network as rank 0's
@@ -276,9 +252,8 @@ def main() -> None:
 
     train_set, test_set = load_mnist_sets()
     # Each rank gets a different, non-overlapping share of the data (a half, for 2 ranks).
-    sampler = DistributedSampler(
-        train_set, num_replicas=world_size, rank=rank, shuffle=True, seed=args.seed
-    )
+    sampler = DistributedSampler(train_set, num_replicas=world_size, rank=rank,
+                                 shuffle=True, seed=args.seed)
     loader = DataLoader(train_set, batch_size=args.batch_size, sampler=sampler)
 
     # Different seeds on purpose: DDP's constructor broadcasts rank 0's weights to all.
@@ -291,9 +266,8 @@ def main() -> None:
     optimizer = torch.optim.SGD(ddp_model.parameters(), lr=args.lr, momentum=0.5)
 
     first_images = next(iter(loader))[0]
-    emit(
-        rank, "setup", samples=len(sampler), steps=len(loader), batch_shape=list(first_images.shape)
-    )
+    emit(rank, "setup", samples=len(sampler), steps=len(loader),
+         batch_shape=list(first_images.shape))
 
     step = 0
     for epoch in range(1, args.epochs + 1):
