@@ -81,40 +81,48 @@ def child_app(lesson_id: str) -> dict[str, Any]:
     """
     from tutor.app import TutorApp
 
-    lags: list[float] = []
-    import_lags: list[float] = []
     period = 0.02
 
     async def go() -> dict[str, Any]:
         app = TutorApp()
         async with app.run_test(size=(120, 40)) as pilot:
+            ticks: list[tuple[float, float]] = []  # (when, lag in ms)
             last = [time.perf_counter()]
-            bucket = [import_lags]
 
             def tick() -> None:
                 now = time.perf_counter()
-                bucket[0].append(max(0.0, (now - last[0] - period) * 1000))
+                ticks.append((now, max(0.0, (now - last[0] - period) * 1000)))
                 last[0] = now
 
             app.set_interval(period, tick)
+            mounted = time.perf_counter()
             while not app.torch_ready:  # the spare training process is importing torch
-                await pilot.pause(0.05)
+                await asyncio.sleep(0.05)
+            ready = time.perf_counter()
             await app.open_lesson(app.catalog.get(lesson_id))
             await pilot.pause(0.5)
-            bucket[0] = lags
             start = time.perf_counter()
             app.start_run()
+            training: list[float] = []  # polls that saw the run reporting
             while app.active_run is not None:
+                if app.active_run.progress is not None:
+                    training.append(time.perf_counter())
                 await asyncio.sleep(0.05)  # not pilot.pause: it pokes every widget
             seconds = time.perf_counter() - start
-            bucket[0] = []
             result = app.last_result
+
+        def lags(lo: float, hi: float) -> dict[str, float]:
+            return percentiles([lag for t, lag in ticks if lo <= t <= hi])
+
         return {
             "status": result.status,
             "seconds": seconds,
             "epochs": result.params.get("epochs"),
-            "lag": percentiles(lags),
-            "import_lag": percentiles(import_lags),
+            # While the run reports (from its first points to its last poll), and the whole
+            # run from Run to the finished run shown (start-up and the final display too).
+            "lag": lags(training[0], training[-1]) if training else lags(0, 0),
+            "lag_whole": lags(start, start + seconds + 0.1),
+            "import_lag": lags(mounted, ready),
         }
 
     out = asyncio.run(go())
@@ -254,6 +262,7 @@ def main() -> int:
 
     bare = throughput("bare")
     app_lag = {k: median([r["lag"][k] for r in runs["app"]]) for k in ("p50", "p95", "max")}
+    whole = {k: median([r["lag_whole"][k] for r in runs["app"]]) for k in ("p50", "p95", "max")}
     imp_lag = {k: median([r["import_lag"][k] for r in runs["app"]]) for k in ("p50", "p95", "max")}
     rows = [
         ("first screen painted (s)", f"{median([s['seconds'] for s in startups]):.2f}", "≤ 0.5"),
@@ -265,6 +274,11 @@ def main() -> int:
             "p95 ≤ 5, max ≤ 100",
         ),
         (
+            "loop lag over the whole run, Run pressed to result shown (ms)",
+            f"{whole['p50']:.1f} / {whole['p95']:.1f} / {whole['max']:.1f}",
+            "",
+        ),
+        (
             "loop lag while torch imports p50 / p95 / max (ms)",
             f"{imp_lag['p50']:.1f} / {imp_lag['p95']:.1f} / {imp_lag['max']:.1f}",
             "",
@@ -273,7 +287,7 @@ def main() -> int:
         ("throughput headless / bare", f"{throughput('headless') / bare:.3f}", "≥ 0.98"),
         ("throughput app / bare", f"{throughput('app') / bare:.3f}", "≥ 0.95"),
         (
-            "peak RSS bare / headless / app (MB)",
+            "peak RSS bare / headless / app: UI + training process (MB)",
             " / ".join(
                 f"{median([r['rss_mb'] for r in runs[m]]):.0f}" for m in ("bare", "headless", "app")
             ),
