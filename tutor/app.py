@@ -51,6 +51,7 @@ from tutor.widgets import (
     CodeView,
     ConfirmScreen,
     LessonList,
+    LessonText,
     QuizView,
     RunsTable,
     StatusLine,
@@ -234,7 +235,7 @@ class TutorApp(App[None]):
             with TabbedContent(id="main-tabs", initial="pane-lesson"):
                 with TabPane("1 Lesson", id="pane-lesson"):
                     with VerticalScroll(id="lesson-scroll"):
-                        yield Markdown("", id="lesson-text")
+                        yield LessonText("", id="lesson-text")
                 with TabPane("2 Code", id="pane-code"):
                     yield Static("", id="code-path", markup=False)
                     with VerticalScroll(id="code-scroll"):

@@ -4,6 +4,7 @@ from tutor.widgets.chart import LiveChart
 from tutor.widgets.code_view import CodeView
 from tutor.widgets.confirm import ConfirmScreen
 from tutor.widgets.lesson_list import LessonList
+from tutor.widgets.lesson_text import LessonText
 from tutor.widgets.quiz import QuizView
 from tutor.widgets.run_log import RunLog
 from tutor.widgets.runs_table import RunsTable
@@ -14,6 +15,7 @@ __all__ = [
     "CodeView",
     "ConfirmScreen",
     "LessonList",
+    "LessonText",
     "LiveChart",
     "QuizView",
     "RunLog",
