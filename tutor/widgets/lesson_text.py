@@ -16,9 +16,7 @@ class PlainFence(MarkdownFence):
     """A code block; without a language it is plain text (no guessing)."""
 
     @classmethod
-    def highlight(
-        cls, code: str, language: str, ansi: bool = False, dark: bool = False
-    ) -> Content:
+    def highlight(cls, code: str, language: str, ansi: bool = False, dark: bool = False) -> Content:
         return super().highlight(code, language or "text", ansi=ansi, dark=dark)
 
 
