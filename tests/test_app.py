@@ -558,3 +558,29 @@ async def test_an_edited_lesson_is_never_listed_from_a_stale_index(
         await started(pilot)
         assert app.catalog.get("slow") is None
         assert "✗ slow/lesson.yaml" in listed(app)
+
+
+async def test_a_catalog_given_is_listed_at_the_first_paint_and_nothing_is_loaded(
+    lesson_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_loading(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a catalog was given: nothing to load")
+
+    monkeypatch.setattr(tutor.app, "load_catalog_indexed", no_loading)
+    catalog = load_catalog([LESSON_01, lesson_dir], builtin=False)
+    painted: list[list[str]] = []
+
+    class Watched(TutorApp):
+        CSS_PATH = str(Path(tutor.app.__file__).with_name("app.tcss"))
+
+        def _first_paint(self) -> None:
+            painted.append(listed(self))
+            super()._first_paint()
+
+    app = Watched(catalog=catalog)
+    assert app.catalog is catalog
+    async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
+        assert app.first_paint_at is not None and app.catalog is catalog
+        assert painted == [listed(app)] and len(painted[0]) == 5
+        assert app.current is not None and app.current.id == "gradient-descent"
