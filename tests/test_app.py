@@ -11,17 +11,21 @@ import asyncio
 import subprocess
 import sys
 import textwrap
+import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.text import Text
 from textual.pilot import Pilot
 from textual.widgets import Input, Markdown, OptionList, Static, TabbedContent
 
+import tutor.app
 from tutor import events, quiz
 from tutor.app import TutorApp
 from tutor.bridge import RunBridge
+from tutor.lesson_index import load_catalog_indexed
 from tutor.lessons import load_catalog
 from tutor.widgets import CodeView, LiveChart, RunLog, StatusLine, TrainingView
 
@@ -155,6 +159,16 @@ async def until(pilot: Pilot[None], condition: Callable[[], bool], rounds: int =
     assert reached, "the app never reached the expected state"
 
 
+async def started(pilot: Pilot[None]) -> None:
+    """Wait for start-up: lessons loaded, store opened, the first lesson shown.
+
+    The first screen is painted before (the list from the cached index, if any).
+    """
+    app = pilot.app
+    assert isinstance(app, TutorApp)
+    await until(pilot, lambda: app.startup_done)
+
+
 async def finish_run(pilot: Pilot[None]) -> events.RunResult:
     """Await the training worker, then let the app handle the run's last messages."""
     app = pilot.app
@@ -197,6 +211,7 @@ def test_importing_the_app_does_not_import_torch() -> None:
 
 async def test_pick_run_and_quiz_lesson_01_by_keyboard(app: TutorApp) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
         await open_by_keys(pilot, SLOW)  # somewhere else first, then back by keys
         assert app.current is not None and app.current.id == "slow"
         await open_by_keys(pilot, GD)
@@ -268,6 +283,7 @@ async def test_pick_run_and_quiz_lesson_01_by_keyboard(app: TutorApp) -> None:
 
 async def test_stop_cancels_a_long_run_and_a_second_run_is_refused(app: TutorApp) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
         await open_by_keys(pilot, SLOW)
         await pilot.press("r")
         chart = app.query_one("#chart-loss", LiveChart)
@@ -287,6 +303,7 @@ async def test_stop_cancels_a_long_run_and_a_second_run_is_refused(app: TutorApp
 
 async def test_failed_run_shows_traceback_and_the_app_keeps_working(app: TutorApp) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
         await open_by_keys(pilot, FAILING)
         await pilot.press("r")
         result = await finish_run(pilot)
@@ -303,6 +320,7 @@ async def test_failed_run_shows_traceback_and_the_app_keeps_working(app: TutorAp
 
 async def test_diverged_run_shows_the_hint(app: TutorApp) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
         await open_by_keys(pilot, DIVERGING)
         await pilot.press("r")
         result = await finish_run(pilot)
@@ -313,6 +331,7 @@ async def test_diverged_run_shows_the_hint(app: TutorApp) -> None:
 
 async def test_invalid_hyperparameter_is_marked_and_refused(app: TutorApp) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
         await pilot.press("3")
         await type_into(pilot, "#param-epochs", "0")
         await pilot.pause()
@@ -331,6 +350,7 @@ async def test_invalid_hyperparameter_is_marked_and_refused(app: TutorApp) -> No
 
 async def test_broken_lesson_file_is_listed_with_its_problems(app: TutorApp) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
         options = app.query_one("#lesson-list", OptionList)
         last = options.get_option_at_index(options.option_count - 1)
         assert str(last.prompt).startswith("✗ broken/lesson.yaml")
@@ -351,6 +371,7 @@ async def test_a_crash_outside_the_lesson_is_reported_and_the_app_lives_on(
         raise RuntimeError("runner bug")
 
     async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
         with monkeypatch.context() as patch:
             patch.setattr("tutor.worker.Trainer.run", broken_runner)
             await pilot.press("r")
@@ -363,6 +384,7 @@ async def test_a_crash_outside_the_lesson_is_reported_and_the_app_lives_on(
 
 async def test_status_says_loading_pytorch_until_the_preload_is_done(app: TutorApp) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
         await app.workers.wait_for_complete()
         await until(pilot, lambda: app.torch_ready)
         assert "loading PyTorch" not in text_of(app, "#status")
@@ -371,6 +393,7 @@ async def test_status_says_loading_pytorch_until_the_preload_is_done(app: TutorA
 
 async def test_quit_during_a_run_cancels_it(app: TutorApp) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
         await open_by_keys(pilot, SLOW)
         await pilot.press("r")
         run = app.active_run
@@ -384,6 +407,7 @@ async def test_every_pane_renders_at_small_and_large_sizes(
     app: TutorApp, size: tuple[int, int], tmp_path: Path
 ) -> None:
     async with app.run_test(size=size) as pilot:
+        await started(pilot)
         await pilot.press("3", "r")
         await finish_run(pilot)
         wide = size[0] >= 140
@@ -406,6 +430,7 @@ async def test_every_pane_renders_at_small_and_large_sizes(
 async def test_chinese_lesson_text_and_quiz() -> None:
     app = TutorApp([LESSON_01], builtin=False, lang="zh")
     async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
         assert "手写梯度下降" in text_of(app, "#lesson-text")
         await pilot.press("4")
         assert "梯度" in text_of(app, ".question-prompt")
@@ -416,6 +441,7 @@ async def test_chinese_lesson_text_and_quiz() -> None:
 
 async def test_reopening_a_running_lesson_replays_its_points(app: TutorApp) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
         await open_by_keys(pilot, SLOW)
         await pilot.press("r")
         chart = app.query_one("#chart-loss", LiveChart)
@@ -498,3 +524,97 @@ async def test_torch_loading_after_the_app_closed_is_ignored(tmp_path: Path) -> 
     app.on_worker_state_changed(event)  # type: ignore[arg-type]
     assert app.torch_ready
     store.close()
+
+
+# -- start-up: the first screen before the lessons are loaded -------------------------
+
+
+@pytest.fixture
+def gate(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """Holds the app's lesson loading (which starts after the first paint) until set."""
+    release = threading.Event()
+    real = tutor.app.load_catalog_indexed
+
+    def held(*args: Any, **kwargs: Any) -> Any:
+        assert release.wait(SAFETY_SECONDS)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tutor.app, "load_catalog_indexed", held)
+    return release
+
+
+def listed(app: TutorApp) -> list[str]:
+    options = app.query_one("#lesson-list", OptionList)
+    prompts = [options.get_option_at_index(i).prompt for i in range(options.option_count)]
+    return [p.plain if isinstance(p, Text) else str(p) for p in prompts]
+
+
+async def test_the_first_screen_lists_lessons_from_the_index_of_the_last_start(
+    lesson_dir: Path, gate: threading.Event
+) -> None:
+    # The very first start has no index: the list fills once the lessons are loaded.
+    first = TutorApp([LESSON_01, lesson_dir], builtin=False)
+    async with first.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: first.first_paint_at is not None)
+        assert listed(first) == [] and not first.startup_done
+        assert "Loading lessons" in text_of(first, "#status")
+        gate.set()
+        await started(pilot)
+        shown = listed(first)
+        assert len(shown) == 5 and shown[-1].startswith("✗ broken/lesson.yaml")
+        assert first.current is not None and first.current.id == "gradient-descent"
+
+    gate.clear()
+    second = TutorApp([LESSON_01, lesson_dir], builtin=False)
+    async with second.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: second.first_paint_at is not None)
+        assert not second.startup_done and second.catalog.lessons == []
+        assert listed(second) == shown  # from the index, broken file included
+        await open_by_keys(pilot, SLOW)  # chosen before it is loaded: opened once it is
+        assert second.current is None
+        gate.set()
+        await started(pilot)
+        assert second.current is not None and second.current.id == "slow"
+        assert listed(second) == shown
+
+
+async def test_an_edited_lesson_is_never_listed_from_a_stale_index(
+    lesson_dir: Path, gate: threading.Event
+) -> None:
+    load_catalog_indexed([LESSON_01, lesson_dir], builtin=False)  # as a last start left it
+    slow = lesson_dir / "slow" / "lesson.yaml"
+    slow.write_text(slow.read_text() + "titel: a typo\n")
+    app = TutorApp([LESSON_01, lesson_dir], builtin=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.first_paint_at is not None)
+        assert listed(app) == []  # the index is stale: nothing is listed from it
+        gate.set()
+        await started(pilot)
+        assert app.catalog.get("slow") is None
+        assert "✗ slow/lesson.yaml" in listed(app)
+
+
+async def test_a_catalog_given_is_listed_at_the_first_paint_and_nothing_is_loaded(
+    lesson_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_loading(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a catalog was given: nothing to load")
+
+    monkeypatch.setattr(tutor.app, "load_catalog_indexed", no_loading)
+    catalog = load_catalog([LESSON_01, lesson_dir], builtin=False)
+    painted: list[list[str]] = []
+
+    class Watched(TutorApp):
+        CSS_PATH = str(Path(tutor.app.__file__).with_name("app.tcss"))
+
+        def _first_paint(self) -> None:
+            painted.append(listed(self))
+            super()._first_paint()
+
+    app = Watched(catalog=catalog)
+    assert app.catalog is catalog
+    async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
+        assert app.first_paint_at is not None and app.catalog is catalog
+        assert painted == [listed(app)] and len(painted[0]) == 5
+        assert app.current is not None and app.current.id == "gradient-descent"

@@ -21,6 +21,7 @@ from test_app import (
     finish_run,
     graded,
     open_by_keys,
+    started,
     text_of,
     type_into,
     until,
@@ -135,6 +136,7 @@ async def test_runs_and_answers_are_stored_and_marks_go_new_started_done(
 ) -> None:
     app = make_app(lesson_dir, store)
     async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
         await store_settled(pilot)
         lessons = app.query_one(LessonList)
         assert lessons.status(GD_ID) == "new" and not mark(app, GD_ID).startswith(("✓", "•"))
@@ -183,6 +185,7 @@ async def test_a_new_app_reopens_the_last_lesson_and_grades_against_the_stored_r
 ) -> None:
     first = make_app(lesson_dir, store)
     async with first.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
         await pilot.press("3", "r")
         await finish_run(pilot)
         await open_by_keys(pilot, SLOW)  # the last lesson opened
@@ -192,6 +195,7 @@ async def test_a_new_app_reopens_the_last_lesson_and_grades_against_the_stored_r
 
     second = make_app(lesson_dir, store)
     async with second.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
         await store_settled(pilot)
         assert second.current is not None and second.current.id == "slow"
         assert second.query_one("#lesson-list", OptionList).highlighted == SLOW
@@ -219,6 +223,7 @@ async def test_runs_table_lists_runs_and_overlays_them_on_the_charts(
 ) -> None:
     app = make_app(lesson_dir, store)
     async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
         await pilot.press("3", "r")
         await finish_run(pilot)
         await type_into(pilot, "#param-lr", "0.1")
@@ -308,6 +313,7 @@ async def test_reset_asks_first_n_keeps_and_y_clears(
 ) -> None:
     app = make_app(lesson_dir, store)
     async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
         await pilot.press("3", "r")
         await finish_run(pilot)
         await store_settled(pilot)
@@ -351,6 +357,7 @@ async def test_language_toggle_switches_lesson_text_and_is_saved(
 
     app = make_app(lesson_dir, store)
     async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
         assert app.lang == "en" and "Gradient descent by hand" in text_of(app, "#lesson-text")
         await pilot.press("3")
         await type_into(pilot, "#param-epochs", "7")  # typed, not run: kept across the switch
@@ -381,10 +388,12 @@ async def test_language_toggle_switches_lesson_text_and_is_saved(
 
     # The saved language is used when the app is not given one; an explicit one wins.
     reopened = make_app(lesson_dir, store)
-    async with reopened.run_test(size=(80, 24)):
+    async with reopened.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
         assert reopened.lang == "zh" and "手写梯度下降" in text_of(reopened, "#lesson-text")
     explicit = make_app(lesson_dir, store, lang="en")
-    async with explicit.run_test(size=(80, 24)):
+    async with explicit.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
         assert explicit.lang == "en"
 
 
@@ -398,6 +407,7 @@ async def test_resize_while_training_then_back(
     monkeypatch.setenv("DL_TUTOR_TEST_GATE", str(gate))
     app = make_app(lesson_dir, store)
     async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
         await open_by_keys(pilot, GATED)
         await pilot.press("r")
         chart = app.query_one("#chart-loss", LiveChart)
@@ -430,6 +440,7 @@ async def test_no_color_starts_and_runs(
     app = make_app(lesson_dir, store)
     assert app.no_color  # Textual reads NO_COLOR when the app is built
     async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
         await pilot.press("3", "r")
         assert (await finish_run(pilot)).status == "completed"
         assert text_of(app, "#status").startswith("Completed")
@@ -439,6 +450,7 @@ async def test_no_color_starts_and_runs(
 async def test_quit_mid_run_stores_it_as_cancelled(lesson_dir: Path, store: ProgressStore) -> None:
     app = make_app(lesson_dir, store)
     async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
         await open_by_keys(pilot, SLOW)
         await pilot.press("r")
         run = app.active_run
@@ -460,6 +472,7 @@ async def test_the_app_opens_its_own_store_and_reports_a_recovered_file(
     (data / "progress.sqlite3").write_bytes(b"this is not a database" * 100)
     app = TutorApp([LESSON_01, lesson_dir], builtin=False)
     async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
         await store_settled(pilot)
         assert app.store is not None and app.store.path.parent == data
         status = text_of(app, "#status")
@@ -477,6 +490,7 @@ async def test_a_failing_store_is_reported_and_the_app_goes_on(
     store = ProgressStore(tmp_path / "closing.sqlite3")
     app = make_app(lesson_dir, store)
     async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
         await store_settled(pilot)
         store.close()  # every write now fails with ProgressError
         await pilot.press("3", "r")

@@ -2,8 +2,10 @@
 
 The app process never imports torch: lessons train in a child process
 (:mod:`tutor.worker`), so start-up stays fast and neither the UI nor the training
-slows the other. Once the first screen is painted, a spare child starts and imports
-torch, so the first Run does not wait for it.
+slows the other. Nor pydantic or YAML: the first screen lists the lessons from a cached
+index (:mod:`tutor.lesson_index`); lessons are loaded and the progress store opened on a
+worker thread right after it is painted (``_first_paint``). Then a spare training process
+starts and imports torch, so the first Run does not wait for it.
 
 The app owns the session state (which lesson is open, the run in progress, each
 lesson's latest runs) and wires widgets to the plain-Python cores: the runner
@@ -33,7 +35,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
 from textual.app import App, ComposeResult, SuspendNotSupported
@@ -56,17 +58,18 @@ from textual.worker import Worker, WorkerState
 from tutor import events, quiz, shutdown
 from tutor import exercises as exercise_code
 from tutor.bridge import ActiveRun, RunBridge, RunUpdate, StoreLink, StoreSnapshot
+from tutor.catalog import Catalog, LoadedLesson, Problem
 from tutor.events import RunResult
 from tutor.exercises import ExerciseResult
-from tutor.lessons import Catalog, LoadedLesson, Problem, load_catalog
+from tutor.lesson_index import LANGUAGES, LessonIndex, load_catalog_indexed, read_index
 from tutor.progress import ATTEMPT_OUTCOMES, ProgressError, ProgressStore, StoredRun, hint_key
 from tutor.runner import RunRefused, resolve_params
-from tutor.schema import Question
 from tutor.widgets import (
     CodeView,
     ConfirmScreen,
     ExerciseView,
     LessonList,
+    LessonText,
     QuizView,
     RunsTable,
     StatusLine,
@@ -76,6 +79,9 @@ from tutor.widgets.chart import OVERLAY_PALETTE
 from tutor.widgets.lesson_list import lesson_label
 from tutor.widgets.runs_table import format_when, run_label
 from tutor.worker import Ready, Trainer
+
+if TYPE_CHECKING:
+    from tutor.schema import Question  # annotations only: keeps pydantic out of start-up
 
 PANES = ("pane-lesson", "pane-code", "pane-train", "pane-quiz", "pane-exercise")
 _PANES_GROUP = Binding.Group("Panes", compact=True)
@@ -89,8 +95,6 @@ _PANE_FOCUS = {
     "pane-exercise": "#exercise-list",
 }
 
-
-LANGUAGES = ("en", "zh")
 # Quitting waits this long for the training thread to stop and store its run. Lessons stop
 # within one step of a cancel, so this is only reached by a step that takes seconds.
 QUIT_WAIT_SECONDS = 2.0
@@ -125,7 +129,7 @@ class GradedAnswer:
 
 @dataclass
 class StoreOpened:
-    """What the app reads from the store before its first screen (on a worker thread)."""
+    """What the app reads from the store at start (on a worker thread)."""
 
     store: ProgressStore | None
     error: str | None = None
@@ -285,9 +289,16 @@ class TutorApp(App[None]):
         store: ProgressStore | None = None,
     ) -> None:
         super().__init__()
-        self.catalog = (
-            catalog if catalog is not None else load_catalog(lesson_dirs, builtin=builtin)
-        )
+        # Without a catalog given, lessons are loaded right after the first screen is painted
+        # (see on_mount): until then the catalog is empty and the list shows the cached index.
+        self.catalog = catalog if catalog is not None else Catalog()
+        self._catalog_given = catalog is not None
+        self._lesson_dirs = [Path(d) for d in lesson_dirs]
+        self._builtin = builtin
+        self._index: LessonIndex | None = None  # what the list shows before the catalog
+        self.first_paint_at: float | None = None  # time.perf_counter() at the first paint
+        self.startup_done = False  # lessons loaded, store opened, the first lesson shown
+        self._wanted: str | Path | None = None  # a lesson or broken file chosen before that
         # An explicit lang wins; without one, the language saved by the last toggle, else en.
         self.lang = lang if lang in LANGUAGES else "en"
         self._lang_given = lang is not None
@@ -299,7 +310,8 @@ class TutorApp(App[None]):
         self._owns_store = store is None
         self._link: StoreLink | None = None
         self.store_error: str | None = None  # why progress is not being saved, if it is not
-        self.store_pending = 0  # store jobs (and runs to store) not yet reflected in the UI
+        # Store jobs (and runs to store) not yet reflected in the UI; the first is start-up.
+        self.store_pending = 1
         self.grading = 0  # quiz answers being graded (on worker threads)
         self.current: LoadedLesson | None = None  # the lesson shown in the panes
         self.active_run: ActiveRun | None = None  # the run in progress, whichever lesson is shown
@@ -335,7 +347,7 @@ class TutorApp(App[None]):
             with TabbedContent(id="main-tabs", initial="pane-lesson"):
                 with TabPane("1 Lesson", id="pane-lesson"):
                     with VerticalScroll(id="lesson-scroll"):
-                        yield Markdown("", id="lesson-text")
+                        yield LessonText("", id="lesson-text")
                 with TabPane("2 Code", id="pane-code"):
                     yield Static("", id="code-path", markup=False)
                     with VerticalScroll(id="code-scroll"):
@@ -359,16 +371,50 @@ class TutorApp(App[None]):
         lessons = self.query_one(LessonList)
         lessons.border_title = "Lessons"
         self.status.set_torch_note("loading PyTorch…")
-        # The language and the lesson to reopen come from the store: wait for it (on a
-        # worker thread; the event loop stays free) before showing anything.
-        opened = await self._open_store()
+        # Nothing is painted until this returns: list the lessons (from the catalog given,
+        # else from the cached index if it is still valid) and load the rest after the paint.
+        if self._catalog_given:
+            self._index = LessonIndex.from_catalog(self.catalog)
+        else:
+            self._index = read_index(self._lesson_dirs, builtin=self._builtin)
+        if self._index is not None:
+            lessons.show_catalog(self._index, self.lang)
+        self.say("Loading lessons…")
+        self.call_after_refresh(self._first_paint)
+
+    def _first_paint(self) -> None:
+        """The first screen is painted: load lessons and open the store; meanwhile a spare
+        training process imports PyTorch (another process: it slows neither)."""
+        self.first_paint_at = time.perf_counter()
+        self.run_worker(self._start_up(), group="startup")
+        self._preload_torch()
+
+    async def _start_up(self) -> None:
+        """Load the catalog and open the store (a worker thread), then show the lesson
+        opened last (store state ``last_lesson``) or the first, unless one was chosen."""
+        worker = self.run_worker(
+            self._start_up_work, thread=True, group="store", name="open", exit_on_error=False
+        )
+        try:
+            catalog, opened = await worker.wait()
+        except Exception as e:  # a bug in loading or the store must not keep the app down
+            catalog, opened = self.catalog, StoreOpened(None, f"{type(e).__name__}: {e}")
+        self.catalog = catalog
+        self.store, self.store_error = opened.store, opened.error
+        if self.store is not None:
+            self._link = StoreLink(self.store, self.catalog)
         if not self._lang_given and opened.lang in LANGUAGES:
             self.lang = opened.lang
+        lessons = self.query_one(LessonList)
         lessons.show_catalog(self.catalog, self.lang)
         lessons.set_statuses(opened.statuses)
-        if self.catalog.lessons:
-            last = self.catalog.get(opened.last_lesson) if opened.last_lesson else None
-            first = last or self.catalog.lessons[0]
+        wanted, self._wanted = self._wanted, None
+        broken = [p for p in self.catalog.problems if p.file == wanted]
+        if broken:
+            await self._show_broken(broken[0].file, broken)
+        elif self.catalog.lessons:
+            wanted = wanted if isinstance(wanted, str) else opened.last_lesson
+            first = (self.catalog.get(wanted) if wanted else None) or self.catalog.lessons[0]
             await self.open_lesson(first)
             lessons.highlighted = self.catalog.lessons.index(first)
         else:
@@ -383,30 +429,21 @@ class TutorApp(App[None]):
             self.say(self.store.recovered_message, "warning")
         elif opened.error:
             self.status.set_store_note(f"Progress not saved: {opened.error}")
-        # After the first paint: importing torch takes seconds and must not delay the screen.
-        self.call_after_refresh(self._preload_torch)
+        self.startup_done = True
+        self.store_pending = max(0, self.store_pending - 1)
 
-    async def _open_store(self) -> StoreOpened:
-        worker = self.run_worker(
-            self._open_store_work, thread=True, group="store", name="open", exit_on_error=False
-        )
-        try:
-            opened: StoreOpened = await worker.wait()
-        except Exception as e:  # a bug in the store must not keep the app from starting
-            opened = StoreOpened(None, f"{type(e).__name__}: {e}")
-        self.store, self.store_error = opened.store, opened.error
-        if self.store is not None:
-            self._link = StoreLink(self.store, self.catalog)
-        return opened
-
-    def _open_store_work(self) -> StoreOpened:
-        """Worker thread: open the store (unless one was given) and read the start-up state."""
+    def _start_up_work(self) -> tuple[Catalog, StoreOpened]:
+        """Worker thread: load the lessons (unless given), then open the store (unless
+        given) and read the start-up state."""
+        catalog = self.catalog
+        if not self._catalog_given:
+            catalog = load_catalog_indexed(self._lesson_dirs, builtin=self._builtin)
         store = self.store
         try:
             if store is None:
                 store = ProgressStore()
-            link = StoreLink(store, self.catalog)
-            return StoreOpened(
+            link = StoreLink(store, catalog)
+            opened = StoreOpened(
                 store,
                 lang=store.get_state("lang"),
                 last_lesson=store.get_state("last_lesson"),
@@ -415,7 +452,8 @@ class TutorApp(App[None]):
         except (ProgressError, OSError, sqlite3.Error) as e:
             if store is not None and self._owns_store:
                 store.close()
-            return StoreOpened(None, f"{type(e).__name__}: {e}")
+            opened = StoreOpened(None, f"{type(e).__name__}: {e}")
+        return catalog, opened
 
     @property
     def status(self) -> StatusLine:
@@ -595,18 +633,26 @@ class TutorApp(App[None]):
 
     @on(LessonList.LessonChosen)
     async def _lesson_chosen(self, message: LessonList.LessonChosen) -> None:
-        await self.open_lesson(message.loaded)
+        loaded = self.catalog.get(message.lesson_id)
+        if loaded is None:  # listed from the index, not loaded yet: start-up opens it
+            self._wanted = message.lesson_id
+            self.say("Loading lessons…")
+            return
+        await self.open_lesson(loaded)
         self.query_one(TabbedContent).active = "pane-lesson"
 
     @on(LessonList.BrokenFileChosen)
     async def _broken_chosen(self, message: LessonList.BrokenFileChosen) -> None:
-        await self._show_nothing(
-            problems_markdown(message.file, message.problems), str(message.file)
-        )
+        if not self.startup_done:
+            self._wanted = message.file  # shown again from the loaded catalog
+        await self._show_broken(message.file, message.problems)
+
+    async def _show_broken(self, file: Path, problems: Sequence[Problem]) -> None:
+        await self._show_nothing(problems_markdown(file, problems), str(file))
         self.query_one(TabbedContent).active = "pane-lesson"
-        n = len(message.problems)
-        first = message.problems[0] if message.problems else ""
-        self.say(f"{n} problem{'s' if n != 1 else ''} in {message.file.name}: {first}", "error")
+        n = len(problems)
+        first = problems[0] if problems else ""
+        self.say(f"{n} problem{'s' if n != 1 else ''} in {file.name}: {first}", "error")
 
     # -- running ----------------------------------------------------------------------
 
@@ -1349,7 +1395,9 @@ class TutorApp(App[None]):
         """en ↔ zh for everything that comes from lessons; saved for the next start."""
         self.lang = "zh" if self.lang == "en" else "en"
         lang = self.lang
-        self.query_one(LessonList).show_catalog(self.catalog, lang)
+        self._lang_given = True  # a toggle during start-up wins over the stored language
+        listed = self.catalog if self.startup_done or self._index is None else self._index
+        self.query_one(LessonList).show_catalog(listed, lang)
         if self.current is not None:
             # Keep what the learner typed into the form; the quiz is rebuilt in the language.
             await self._show_lesson(self.current, self.training.param_values())

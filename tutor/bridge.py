@@ -33,8 +33,8 @@ from typing import Any
 from textual.message_pump import MessagePump
 
 from tutor import events
+from tutor.catalog import Catalog, LoadedLesson
 from tutor.events import Event
-from tutor.lessons import Catalog, LoadedLesson
 from tutor.progress import ProgressError, ProgressStore, StoredRun
 from tutor.widgets.training import TrainingView
 

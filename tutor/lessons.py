@@ -13,7 +13,6 @@ from __future__ import annotations
 import ast
 import difflib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,15 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from tutor import expr
-from tutor.paths import builtin_lessons_dir
+
+# The types live in tutor.catalog (light: the app imports them before its first screen);
+# re-exported here, where they always were.
+from tutor.catalog import Catalog as Catalog
+from tutor.catalog import LessonError as LessonError
+from tutor.catalog import LoadedLesson as LoadedLesson
+from tutor.catalog import Problem as Problem
+from tutor.catalog import catalog_files
+from tutor.catalog import lesson_files as lesson_files
 from tutor.schema import Check, Exercise, Hyperparam, Lesson, Question, Series, Text
 
 MAX_FILE_BYTES = 256 * 1024
@@ -33,56 +40,6 @@ SAFE_TAGS = {
 # libyaml's parser is ~10x faster (dl-tutor list must be quick); same nodes and marks.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 BUILTIN_NAMES = {"dataset", "device", "status", "seconds"}
-
-
-@dataclass(frozen=True)
-class Problem:
-    file: Path
-    line: int
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.field}: {self.message}"
-
-
-class LessonError(Exception):
-    """A lesson file that cannot be used; carries every problem found in it."""
-
-    def __init__(self, problems: Sequence[Problem]) -> None:
-        super().__init__("\n".join(str(p) for p in problems))
-        self.problems = list(problems)
-
-
-@dataclass(frozen=True)
-class LoadedLesson:
-    lesson: Lesson
-    path: Path  # the YAML file
-    code_path: Path  # the Python file the runner executes and the app shows
-    recorded: frozenset[str] = frozenset()  # names the code passes to ctx.record
-
-    @property
-    def id(self) -> str:
-        return self.lesson.id
-
-    def code(self) -> str:
-        return self.code_path.read_text(encoding="utf-8")
-
-
-@dataclass
-class Catalog:
-    lessons: list[LoadedLesson] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
-
-    def get(self, lesson_id: str) -> LoadedLesson | None:
-        return next((lesson for lesson in self.lessons if lesson.id == lesson_id), None)
-
-    def suggest(self, lesson_id: str) -> list[str]:
-        return difflib.get_close_matches(lesson_id, [x.id for x in self.lessons], n=3, cutoff=0.5)
-
-    @property
-    def broken_files(self) -> list[Path]:
-        return sorted({p.file for p in self.problems})
 
 
 # -- YAML with line numbers ------------------------------------------------------
@@ -362,18 +319,9 @@ def load_lesson(file: Path) -> LoadedLesson:
     return LoadedLesson(lesson, file.resolve(), code_path, recorded)
 
 
-def lesson_files(directory: Path) -> list[Path]:
-    return sorted(p for p in directory.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
-
-
 def load_catalog(extra_dirs: Iterable[Path] = (), *, builtin: bool = True) -> Catalog:
     """Every lesson from the built-in directory and ``extra_dirs``, ordered by ``order``."""
-    dirs = ([builtin_lessons_dir()] if builtin else []) + [Path(d) for d in extra_dirs]
-    return load_files(f for d in dirs for f in _dir_files(d))
-
-
-def _dir_files(directory: Path) -> list[Path]:
-    return lesson_files(directory) if directory.is_dir() else [directory]
+    return load_files(catalog_files(extra_dirs, builtin=builtin))
 
 
 def load_files(files: Iterable[Path]) -> Catalog:

@@ -10,11 +10,13 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from tutor import expr
 from tutor.events import CheckResult, RunResult
-from tutor.schema import Check, Question
+
+if TYPE_CHECKING:  # pydantic's models cost ~0.25 s to import: not before the app's first screen
+    from tutor.schema import Check, Question
 
 VerdictStatus = Literal["correct", "wrong", "needs-run", "invalid"]
 

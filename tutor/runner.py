@@ -20,10 +20,10 @@ from types import ModuleType
 from typing import Any
 
 from tutor import events, paths, quiz
+from tutor.catalog import LoadedLesson
 from tutor.context import Diverged, RunCancelled, RunContext
 from tutor.data import DatasetUnavailable
 from tutor.events import CheckResult, RunResult, Sink, Status
-from tutor.lessons import LoadedLesson
 
 DIVERGED_HINT = "The loss became NaN or infinite: lower the learning rate (lr) and run again."
 

@@ -42,8 +42,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from tutor import events
+from tutor.catalog import LoadedLesson
 from tutor.events import Event, RunResult, Sink, Status
-from tutor.lessons import LoadedLesson
 from tutor.runner import default_dataset
 
 CANCEL = b"c"

@@ -5,6 +5,7 @@ from tutor.widgets.code_view import CodeView
 from tutor.widgets.confirm import ConfirmScreen
 from tutor.widgets.exercise import ExerciseView
 from tutor.widgets.lesson_list import LessonList
+from tutor.widgets.lesson_text import LessonText
 from tutor.widgets.quiz import QuizView
 from tutor.widgets.run_log import RunLog
 from tutor.widgets.runs_table import RunsTable
@@ -16,6 +17,7 @@ __all__ = [
     "ConfirmScreen",
     "ExerciseView",
     "LessonList",
+    "LessonText",
     "LiveChart",
     "QuizView",
     "RunLog",

@@ -14,7 +14,8 @@ from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from tutor.lessons import Catalog, LoadedLesson, Problem
+from tutor.catalog import Catalog, LoadedLesson, Problem
+from tutor.lesson_index import IndexEntry, LessonIndex
 
 BROKEN_PREFIX = "broken:"  # option ids of broken files; lesson ids never contain ':'
 
@@ -23,7 +24,9 @@ STATUS_MARKS = {"done": ("✓", "green"), "started": ("•", "yellow"), "new": (
 RUNNING_MARK = ("●", "bold cyan")
 
 
-def lesson_label(loaded: LoadedLesson, lang: str = "en") -> str:
+def lesson_label(loaded: LoadedLesson | IndexEntry, lang: str = "en") -> str:
+    if isinstance(loaded, IndexEntry):
+        return f"{loaded.order:02d} {loaded.title(lang)}"
     return f"{loaded.lesson.order:02d} {loaded.lesson.title.get(lang)}"
 
 
@@ -37,12 +40,16 @@ def broken_label(file: Path) -> Text:
 
 
 class LessonList(OptionList):
-    """Lessons by order; Enter (or a click) opens one."""
+    """Lessons by order; Enter (or a click) opens one.
+
+    It lists a :class:`LessonIndex`: at start the cached one (before any lesson is loaded),
+    then the loaded catalog's.
+    """
 
     class LessonChosen(Message):
-        def __init__(self, loaded: LoadedLesson) -> None:
+        def __init__(self, lesson_id: str) -> None:
             super().__init__()
-            self.loaded = loaded
+            self.lesson_id = lesson_id
 
     class BrokenFileChosen(Message):
         def __init__(self, file: Path, problems: list[Problem]) -> None:
@@ -52,29 +59,30 @@ class LessonList(OptionList):
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
-        self._lessons: dict[str, LoadedLesson] = {}
+        self._lessons: dict[str, IndexEntry] = {}
         self._broken: dict[str, tuple[Path, list[Problem]]] = {}
         self._lang = "en"
         self._status: dict[str, str] = {}  # lesson id -> new | started | done
         self._training: str | None = None  # not `_running`: Textual's MessagePump uses that
 
-    def show_catalog(self, catalog: Catalog, lang: str = "en") -> None:
+    def show_catalog(self, catalog: Catalog | LessonIndex, lang: str = "en") -> None:
         """List ``catalog`` in ``lang`` (also to switch language: marks and the highlighted
         entry are kept)."""
+        index = catalog if isinstance(catalog, LessonIndex) else LessonIndex.from_catalog(catalog)
         highlighted = self.highlighted
         self._lang = lang
-        self._lessons = {x.id: x for x in catalog.lessons}
+        self._lessons = {x.id: x for x in index.lessons}
         self._broken = {
-            f"{BROKEN_PREFIX}{i}": (file, [p for p in catalog.problems if p.file == file])
-            for i, file in enumerate(catalog.broken_files)
+            f"{BROKEN_PREFIX}{i}": (file, [p for p in index.problems if p.file == file])
+            for i, file in enumerate(index.broken_files)
         }
-        options = [Option(self._prompt(x), id=x.id) for x in catalog.lessons]
+        options = [Option(self._prompt(x), id=x.id) for x in index.lessons]
         options += [Option(broken_label(file), id=key) for key, (file, _) in self._broken.items()]
         self.set_options(options)
         if highlighted is not None and highlighted < len(options):
             self.highlighted = highlighted
 
-    def _prompt(self, loaded: LoadedLesson) -> Text:
+    def _prompt(self, loaded: IndexEntry) -> Text:
         if loaded.id == self._training:
             mark, style = RUNNING_MARK
         else:
@@ -114,6 +122,6 @@ class LessonList(OptionList):
         event.stop()
         key = event.option.id or ""
         if key in self._lessons:
-            self.post_message(self.LessonChosen(self._lessons[key]))
+            self.post_message(self.LessonChosen(key))
         elif key in self._broken:
             self.post_message(self.BrokenFileChosen(*self._broken[key]))

@@ -8,6 +8,7 @@ then hands the :class:`~tutor.quiz.Verdict` back to :meth:`QuizView.show_verdict
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on
@@ -18,8 +19,10 @@ from textual.widgets import Button, Input, Static
 
 from tutor.events import CheckResult
 from tutor.quiz import Verdict, option_label
-from tutor.schema import Lesson, Question
 from tutor.widgets.training import format_checks
+
+if TYPE_CHECKING:  # annotations only: pydantic stays out of the app's start-up
+    from tutor.schema import Lesson, Question
 
 PLACEHOLDERS = {
     "shape": "a shape, e.g. (10, 2)",

@@ -25,13 +25,13 @@ from tutor.events import CheckResult, RunResult
 from tutor.modelview import format_summary
 from tutor.progress import StoredRun
 from tutor.quiz import format_value
-from tutor.schema import Hyperparam, Lesson
 from tutor.widgets.chart import DRAWER, ChartDrawing, LiveChart, OverlaySeries, draw_strips
 from tutor.widgets.run_log import RunLog
 from tutor.widgets.runs_table import RunsTable
 
 if TYPE_CHECKING:
     from tutor.bridge import RunBridge, RunUpdate
+    from tutor.schema import Hyperparam, Lesson  # annotations only: keeps pydantic out of start-up
 
 Point = tuple[float, float]
 CHART_KINDS = ("loss", "accuracy", "other")

@@ -1,0 +1,79 @@
+"""What a loaded set of lessons is: :class:`Catalog`, :class:`LoadedLesson`, :class:`Problem`.
+
+Light on purpose (no YAML, no pydantic): the app imports these types before its first
+screen, and loads lessons with :mod:`tutor.lessons` (which re-exports them) only after.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tutor.paths import builtin_lessons_dir
+
+if TYPE_CHECKING:
+    from tutor.schema import Lesson
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: Path
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.field}: {self.message}"
+
+
+class LessonError(Exception):
+    """A lesson file that cannot be used; carries every problem found in it."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = list(problems)
+
+
+@dataclass(frozen=True)
+class LoadedLesson:
+    lesson: Lesson
+    path: Path  # the YAML file
+    code_path: Path  # the Python file the runner executes and the app shows
+    recorded: frozenset[str] = frozenset()  # names the code passes to ctx.record
+
+    @property
+    def id(self) -> str:
+        return self.lesson.id
+
+    def code(self) -> str:
+        return self.code_path.read_text(encoding="utf-8")
+
+
+@dataclass
+class Catalog:
+    lessons: list[LoadedLesson] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    def get(self, lesson_id: str) -> LoadedLesson | None:
+        return next((lesson for lesson in self.lessons if lesson.id == lesson_id), None)
+
+    def suggest(self, lesson_id: str) -> list[str]:
+        return difflib.get_close_matches(lesson_id, [x.id for x in self.lessons], n=3, cutoff=0.5)
+
+    @property
+    def broken_files(self) -> list[Path]:
+        return sorted({p.file for p in self.problems})
+
+
+def lesson_files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+
+
+def catalog_files(extra_dirs: Iterable[Path] = (), *, builtin: bool = True) -> list[Path]:
+    """The lesson files ``load_catalog`` reads, in its order: the built-in directory first,
+    then each of ``extra_dirs`` (a directory, or a single lesson file)."""
+    dirs = ([builtin_lessons_dir()] if builtin else []) + [Path(d) for d in extra_dirs]
+    return [f for d in dirs for f in (lesson_files(d) if d.is_dir() else [d])]
