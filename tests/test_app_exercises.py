@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pytest
 from rich.syntax import Syntax
-from test_app import LESSON_01, ROOT, finish_run, open_by_keys, text_of, until
+from test_app import LESSON_01, ROOT, finish_run, open_by_keys, started, text_of, until
 from test_app_progress import store_settled
 from textual.pilot import Pilot
 from textual.widgets import TextArea
 
 from tutor import exercises
 from tutor.app import TutorApp
-from tutor.lessons import LoadedLesson
+from tutor.lessons import LoadedLesson, load_lesson
 from tutor.progress import ProgressStore, hint_key
 from tutor.widgets import ConfirmScreen, ExerciseView
 from tutor.widgets import exercise as exercise_widget
@@ -98,6 +98,7 @@ async def checked(pilot: Pilot[None]) -> None:
 
 async def test_pane_hints_and_the_solution_gate(app: TutorApp, store: ProgressStore) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
         await open_by_keys(pilot, GD_INDEX)  # lesson 01 has no exercises
         await pilot.press("5")
         assert app.query_one("#main-tabs").active == "pane-exercise"
@@ -137,6 +138,7 @@ async def test_pane_hints_and_the_solution_gate(app: TutorApp, store: ProgressSt
     # A new session shows the hints seen so far, from the store.
     again = TutorApp([LESSON_01, LESSON_02], builtin=False, store=store)
     async with again.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
         await pilot.press("5", "home", *["down"] * SQUARED_LOSS)  # 02 was open last
         await store_settled(pilot)
         assert "hint 2/3" in text_of(again, "#exercise-hints")
@@ -146,6 +148,7 @@ async def test_edit_save_failing_check_then_solution(
     app: TutorApp, store: ProgressStore, tmp_path: Path
 ) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
         await open_exercise(pilot, SQUARED_LOSS)
         loaded = lesson(app)
         own_code = loaded.code()
@@ -190,6 +193,7 @@ async def test_edit_save_failing_check_then_solution(
 
 async def test_passing_check_with_the_reference_pasted(app: TutorApp, store: ProgressStore) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
         await open_exercise(pilot, LINREG)
         loaded = lesson(app)
         await edit_function(pilot, LINREG, "linreg")
@@ -210,6 +214,7 @@ async def test_reset_asks_and_keeps_a_backup(
     # Without tree-sitter (textual[syntax]) the editor is plain text and works the same.
     monkeypatch.setattr(exercise_widget, "HIGHLIGHT", False)
     async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
         await open_exercise(pilot, SGD)
         assert app.query_one("#exercise-editor", TextArea).language is None
         loaded = lesson(app)
@@ -251,6 +256,7 @@ async def test_external_editor_round_trip(
     monkeypatch.delenv("VISUAL", raising=False)
     monkeypatch.delenv("EDITOR", raising=False)
     async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
         await open_exercise(pilot, LINREG)
         await pilot.press("e")
         assert text_of(app, "#status").startswith("Set $VISUAL or $EDITOR")
@@ -277,20 +283,21 @@ def learner_code(loaded: LoadedLesson, sgd_update: str) -> str:
 
 async def test_training_with_my_code(app: TutorApp, monkeypatch: pytest.MonkeyPatch) -> None:
     # What each run was started with (a wrong sgd may diverge before the test looks).
-    started: list[tuple[Path | None, bool]] = []
+    runs_started: list[tuple[Path | None, bool]] = []
     start_run = app.start_run
 
     def spy() -> None:
         start_run()
         assert app.active_run is not None
-        started.append((app.active_run.code_path, "with your code" in text_of(app, "#status")))
+        runs_started.append((app.active_run.code_path, "with your code" in text_of(app, "#status")))
 
     monkeypatch.setattr(app, "start_run", spy)
-    loaded = lesson(app)
+    loaded = load_lesson(LESSON_02 / "lesson.yaml")  # the app loads it after its first paint
     path = exercises.workspace_file(loaded)
     # Gradient ascent: every step makes the loss bigger.
     exercises.save_workspace(loaded, learner_code(loaded, "param += lr * param.grad / batch_size"))
     async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
         await open_by_keys(pilot, LR_INDEX)
         await pilot.press("3")
         assert text_of(app, "#run-code").startswith("code: the lesson's")
@@ -298,7 +305,7 @@ async def test_training_with_my_code(app: TutorApp, monkeypatch: pytest.MonkeyPa
         assert text_of(app, "#run-code").startswith(f"code: yours (…/workspace/{LR}/{path.name})")
         await pilot.press("r")
         wrong = await finish_run(pilot)
-        assert started == [(path, True)]
+        assert runs_started == [(path, True)]
         if wrong.status != "diverged":  # else it ended on a NaN/inf loss
             losses = [v for _, v in wrong.history["train_loss"]]
             assert losses[-1] > losses[0]
@@ -315,7 +322,7 @@ async def test_training_with_my_code(app: TutorApp, monkeypatch: pytest.MonkeyPa
         assert path.read_text() == loaded.code()
         good = await finish_run(pilot)
         assert good.status == "completed" and good.ok
-        assert started[1] == (path, True)
+        assert runs_started[1] == (path, True)
 
         await pilot.press("m")
         assert text_of(app, "#run-code").startswith("code: the lesson's")
