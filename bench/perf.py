@@ -131,6 +131,7 @@ def child_app(lesson_id: str) -> dict[str, Any]:
         return {
             "status": result.status,
             "seconds": seconds,
+            "run_seconds": result.seconds,  # run_lesson's own time, in the training process
             "epochs": result.params.get("epochs"),
             # While the run reports (from its first points to its last poll), and the whole
             # run from Run to the finished run shown (start-up and the final display too).
