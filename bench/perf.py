@@ -1,6 +1,6 @@
 """Performance benchmark: start-up, UI responsiveness while training, throughput, memory.
 
-    .venv/bin/python bench/perf.py [--repeat 3] [--lesson cnn] [--out bench/perf.md]
+    .venv/bin/python bench/perf.py [--repeat 3] [--lesson cnn] [--out bench/perf-table.md]
     .venv/bin/python bench/perf.py --startup-only [--repeat 7]   # prints, writes nothing
 
 Every measurement runs in a fresh child process (this file re-invoked with a mode), so
@@ -306,7 +306,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--lesson", default="cnn")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "perf.md")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "perf-table.md")
     parser.add_argument(
         "--startup-only", action="store_true", help="only start-up and `list`; print, write nothing"
     )
@@ -341,6 +341,9 @@ def main() -> int:
     def throughput(mode: str) -> float:
         return median([n_train * r["epochs"] / r["seconds"] for r in runs[mode]])
 
+    def run_throughput(mode: str) -> float:
+        return median([n_train * r["epochs"] / r["run_seconds"] for r in runs[mode]])
+
     bare = throughput("bare")
     app_lag = {k: median([r["lag"][k] for r in runs["app"]]) for k in ("p50", "p95", "max")}
     whole = {k: median([r["lag_whole"][k] for r in runs["app"]]) for k in ("p50", "p95", "max")}
@@ -364,7 +367,16 @@ def main() -> int:
         ),
         (f"throughput bare ({args.lesson}, samples/s)", f"{bare:.0f}", ""),
         ("throughput headless / bare", f"{throughput('headless') / bare:.3f}", "≥ 0.98"),
-        ("throughput app / bare", f"{throughput('app') / bare:.3f}", "≥ 0.95"),
+        (
+            "throughput app / bare (Run pressed to result shown)",
+            f"{throughput('app') / bare:.3f}",
+            "≥ 0.95",
+        ),
+        (
+            "throughput app / bare (the training process's own run time)",
+            f"{run_throughput('app') / bare:.3f}",
+            "",
+        ),
         (
             "peak RSS bare / headless / app: UI + training process (MB)",
             " / ".join(
