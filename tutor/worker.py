@@ -147,7 +147,8 @@ class TrainingProcess:
         self._frames = os.fdopen(read_fd, "rb")
         self._ready: Ready | None = None
         self._ready_checked = threading.Lock()
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the child's stdin: the request, CANCEL, closing
+        self._sink_lock = threading.Lock()  # apart: output must flow while stdin is written
         self._sink: Sink | None = None
         self._sent = False  # the request was written: CANCEL bytes may follow it
         self._cancelled = False
@@ -173,7 +174,7 @@ class TrainingProcess:
         what happens in the child: a crash or kill becomes a ``failed`` (or ``cancelled``)
         result built from the events received so far."""
         collector = _Collector(request, sink)
-        with self._lock:
+        with self._sink_lock:
             self._sink = collector
         finished: RunResult | None = None
         done = threading.Event()
@@ -264,7 +265,7 @@ class TrainingProcess:
         for raw in self.proc.stdout:
             line = raw.decode("utf-8", "replace").rstrip("\n")
             self.output.append(line)
-            with self._lock:
+            with self._sink_lock:
                 sink = self._sink
             if sink is not None:
                 sink(events.LogLine(line))
