@@ -435,12 +435,6 @@ class LiveChart(Widget):
             self.epochs,
         )
 
-    def legend(self) -> Text:
-        return self.snapshot().legend()
-
-    def overlay_legend(self) -> Text:
-        return self.snapshot().overlay_legend()
-
     def render_text(self, width: int, height: int) -> Text:
         """The chart as the drawing thread draws it, here and now (for tests and tools)."""
         return self.snapshot().render_text(width, height)
