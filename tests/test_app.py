@@ -20,14 +20,17 @@ import pytest
 from rich.text import Text
 from textual.pilot import Pilot
 from textual.widgets import Input, Markdown, OptionList, Static, TabbedContent
+from textual.widgets._footer import FooterKey
 
 import tutor.app
+import tutor.widgets.training
 from tutor import events, quiz
 from tutor.app import TutorApp
 from tutor.bridge import RunBridge
 from tutor.lesson_index import load_catalog_indexed
 from tutor.lessons import load_catalog
-from tutor.widgets import CodeView, LiveChart, RunLog, StatusLine, TrainingView
+from tutor.widgets import CodeView, KeyFooter, LiveChart, RunLog, StatusLine, TrainingView
+from tutor.widgets.footer import keys_shown
 
 pytestmark = pytest.mark.usefixtures("tutor_env")
 
@@ -454,6 +457,69 @@ async def test_reopening_a_running_lesson_replays_its_points(app: TutorApp) -> N
         assert chart.point_count("loss") == len(run.points["loss"]) > 0
         await pilot.press("s")
         assert (await finish_run(pilot)).status == "cancelled"
+
+
+IMAGES_CODE = """
+def train(ctx):
+    ctx.report_step(loss=1.0)
+    ctx.record("sample_images", [[[0.0, 1.0], [1.0, 0.0]], [[1.0, 1.0], [0.0, 0.0]]])
+    ctx.record("sample_captions", ["cross", "bar"])
+"""
+
+
+async def test_recorded_images_are_drawn_after_the_run_off_the_event_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_lesson(tmp_path, "images", 1, IMAGES_CODE)
+    app = TutorApp([tmp_path], builtin=False)
+    drawn_on: list[str] = []
+    draw = tutor.widgets.training.draw_images
+
+    def spy(*args: Any) -> Text:
+        drawn_on.append(threading.current_thread().name)
+        return draw(*args)
+
+    monkeypatch.setattr(tutor.widgets.training, "draw_images", spy)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await started(pilot)
+        await pilot.press("r")
+        assert (await finish_run(pilot)).status == "completed"
+        view = app.query_one("#image-view", Static)
+        await until(pilot, lambda: view.display)
+        shown = text_of(app, "#image-view")
+        assert shown.startswith("sample images") and "cross" in shown and "bar" in shown
+        assert drawn_on and drawn_on[0] != threading.main_thread().name
+        await pilot.press("r")  # a new run hides the last run's pictures until it ends
+        assert not view.display
+        await finish_run(pilot)
+
+
+async def test_the_footer_is_rebuilt_only_when_its_keys_change(app: TutorApp) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        await started(pilot)
+        await pilot.pause()
+        footer = app.query_one(KeyFooter)
+        rebuilds: list[int] = []
+        rebuild = footer.recompose
+
+        async def counted() -> None:
+            rebuilds.append(1)
+            await rebuild()
+
+        footer.recompose = counted  # type: ignore[method-assign]
+
+        def keys() -> list[str]:
+            return [key.key for key in footer.query(FooterKey)]
+
+        for pane in "12341":  # focus moves, the keys stay the same
+            await pilot.press(pane)
+            await pilot.pause()
+        assert rebuilds == [] and "escape" not in keys()
+        await pilot.press("3")
+        app.query_one("#param-epochs", Input).focus()  # escape joins the keys
+        await until(pilot, lambda: "escape" in keys())
+        assert len(rebuilds) == 1
+        assert keys()[: len(keys_shown(app.screen))] == [k[0] for k in keys_shown(app.screen)]
 
 
 # -- the bridge, without an app ------------------------------------------------------

@@ -44,7 +44,6 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.css.query import NoMatches
 from textual.screen import ModalScreen
 from textual.widgets import (
-    Footer,
     Header,
     Input,
     Markdown,
@@ -68,6 +67,7 @@ from tutor.widgets import (
     CodeView,
     ConfirmScreen,
     ExerciseView,
+    KeyFooter,
     LessonList,
     LessonText,
     QuizView,
@@ -359,7 +359,7 @@ class TutorApp(App[None]):
                 with TabPane("5 Exercise", id="pane-exercise"):
                     yield ExerciseView(id="exercise")
         yield StatusLine(id="status")
-        yield Footer()
+        yield KeyFooter()
 
     async def on_mount(self) -> None:
         # Closing the terminal (SIGHUP) or `kill` (SIGTERM) ends the app like q does.

@@ -4,6 +4,7 @@ from tutor.widgets.chart import LiveChart
 from tutor.widgets.code_view import CodeView
 from tutor.widgets.confirm import ConfirmScreen
 from tutor.widgets.exercise import ExerciseView
+from tutor.widgets.footer import KeyFooter
 from tutor.widgets.lesson_list import LessonList
 from tutor.widgets.lesson_text import LessonText
 from tutor.widgets.quiz import QuizView
@@ -16,6 +17,7 @@ __all__ = [
     "CodeView",
     "ConfirmScreen",
     "ExerciseView",
+    "KeyFooter",
     "LessonList",
     "LessonText",
     "LiveChart",

@@ -8,6 +8,7 @@ nested here because they describe what happens in this view.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
@@ -19,6 +20,7 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.validation import ValidationResult, Validator
 from textual.widgets import Button, Input, Label, Static
+from textual.worker import Worker, WorkerState
 
 from tutor import events
 from tutor.events import CheckResult, RunResult
@@ -187,6 +189,7 @@ class TrainingView(VerticalScroll):
         self._chart_of: dict[str, LiveChart] = {}  # series name → the chart that draws it
         self._pending_progress: events.Progress | None = None  # shown at the next tick
         self._pending_logs: list[str] = []  # written at the next tick (a write lays out)
+        self._charts: list[LiveChart] = []
 
     def compose(self) -> ComposeResult:
         yield Static("Edit a value, then Enter or r runs the lesson.", id="form-hint", markup=False)
@@ -223,6 +226,8 @@ class TrainingView(VerticalScroll):
             yield Static("", id="image-view", markup=False)
 
     def on_mount(self) -> None:
+        # Kept, not queried: a CSS query walks the whole view, and _redraw runs every tick.
+        self._charts = list(self.query(LiveChart))
         self.set_interval(REDRAW_INTERVAL, self._redraw)
 
     # -- the lesson -------------------------------------------------------------------
@@ -348,7 +353,7 @@ class TrainingView(VerticalScroll):
                         list(points),
                     )
                 )
-        for chart in self.query(".chart").results(LiveChart):
+        for chart in self._charts:
             chart.set_overlays(per_chart.get(chart, []))
 
     def param_values(self) -> dict[str, str]:
@@ -416,7 +421,7 @@ class TrainingView(VerticalScroll):
         seed: Any = None,
         device: str | None = None,
     ) -> None:
-        for chart in self.query(".chart").results(LiveChart):
+        for chart in self._charts:
             chart.clear()
         self.query_one("#run-log", RunLog).reset()
         self._pending_logs, self._pending_progress = [], None
@@ -426,6 +431,7 @@ class TrainingView(VerticalScroll):
         self.query_one("#seed", Static).update(f"seed: {'–' if seed is None else seed}")
         self.query_one("#dataset", Static).update(f"dataset: {dataset or '–'}")
         self.query_one("#checks", Static).update("")
+        self.workers.cancel_group(self, "image-view")  # a drawing of the last run's images
         for view_id in ("#model-view", "#image-view"):
             view = self.query_one(view_id, Static)
             view.update("")
@@ -466,7 +472,7 @@ class TrainingView(VerticalScroll):
         self.set_epochs(info.epochs)
 
     def set_epochs(self, epochs: int | None) -> None:
-        for chart in self.query(".chart").results(LiveChart):
+        for chart in self._charts:
             chart.set_epochs(epochs)
 
     def show_dataset(self, name: str, note: str = "") -> None:
@@ -477,7 +483,7 @@ class TrainingView(VerticalScroll):
 
     def _say_in_charts(self, text: str) -> None:
         """The message charts of this lesson show while they have no points."""
-        for chart in self.query(".chart").results(LiveChart):
+        for chart in self._charts:
             if not chart.has_class("-unused"):
                 chart.empty_text = text
                 chart.refresh()
@@ -510,7 +516,7 @@ class TrainingView(VerticalScroll):
         """Every tick: the charts that changed go to the drawing thread together, with the
         latest progress, so their results land in one screen update."""
         progress, self._pending_progress = self._pending_progress, None
-        charts = self.query(".chart").results(LiveChart)
+        charts = self._charts
         jobs = [(chart, *chart.begin_drawing()) for chart in charts if chart.wants_drawing()]
         if jobs:
             DRAWER.submit(self._draw, jobs, progress, self.app.console)
@@ -554,7 +560,7 @@ class TrainingView(VerticalScroll):
         self._flush_logs()
         self._say_in_charts(f"no points: the run {result.status} before reporting any")
         # The result's history is every point the run flushed: the authoritative curves.
-        for chart in self.query(".chart").results(LiveChart):
+        for chart in self._charts:
             chart.clear()
         self.add_points(result.history)
         epochs = result.params.get("epochs")
@@ -611,21 +617,34 @@ class TrainingView(VerticalScroll):
         view.display = False
         if not images:
             return
-        try:
-            from tutor.imageview import render_images  # another module; absent in older trees
-        except ImportError:
-            return
         width = max(20, (self.scrollable_content_region.width or 80) - 2)
-        # 28×28 digits are 28 columns each: halve them on narrow panes so several fit a row.
-        downsample = 1 if width >= 90 else 2
-        try:
-            picture = render_images(
-                list(images),
-                list(captions) if captions else None,
-                max_width=width,
-                downsample=downsample,
-            )
-        except Exception as e:  # a bad recording must not take the result view down
-            picture = Text(f"cannot draw sample_images: {e}", style="red")
-        view.update(Text("sample images\n", style="bold") + picture)
+        # Drawn on a thread: the first drawing imports numpy (~0.2 s), and a grid of
+        # pictures is thousands of styled cells; the run's result shows without waiting.
+        self.run_worker(
+            partial(draw_images, list(images), list(captions) if captions else None, width),
+            thread=True,
+            exclusive=True,
+            group="image-view",
+        )
+
+    @on(Worker.StateChanged)
+    def _images_drawn(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "image-view" or event.state != WorkerState.SUCCESS:
+            return
+        event.stop()
+        view = self.query_one("#image-view", Static)
+        view.update(event.worker.result)
         view.display = True
+
+
+def draw_images(images: list[Any], captions: list[str] | None, width: int) -> Text:
+    """The recorded sample images as half-block pictures under a title (a worker thread)."""
+    from tutor.imageview import render_images
+
+    # 28×28 digits are 28 columns each: halve them on narrow panes so several fit a row.
+    downsample = 1 if width >= 90 else 2
+    try:
+        picture = render_images(images, captions, max_width=width, downsample=downsample)
+    except Exception as e:  # a bad recording must not take the result view down
+        picture = Text(f"cannot draw sample_images: {e}", style="red")
+    return Text("sample images\n", style="bold") + picture
