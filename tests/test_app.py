@@ -467,6 +467,20 @@ def train(ctx):
 """
 
 
+async def test_updates_during_a_run_are_paced_by_the_ui_cpu_budget(app: TutorApp) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
+        await open_by_keys(pilot, SLOW)
+        pacer = app.query_one(TrainingView).pacer
+        pacer.budget = 1e-9  # any CPU the UI spends is over it: the slowest pace
+        await pilot.press("r")
+        await until(pilot, lambda: pacer.interval == pacer.slowest)
+        pacer.budget = 1e9  # nothing is: the fastest
+        await until(pilot, lambda: pacer.interval == pacer.fastest)
+        await pilot.press("s")
+        assert (await finish_run(pilot)).status == "cancelled"
+
+
 async def test_recorded_images_are_drawn_after_the_run_off_the_event_loop(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

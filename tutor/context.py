@@ -4,7 +4,7 @@ It carries the hyperparameters, the device, and four calls -- report metrics,
 record values for the quiz, log a line, check for Stop -- and nothing of the
 UI. Metric reporting is cheap on the hot path: per-step values are buffered
 (tensors stay on their device, no ``.item()`` sync) and turned into numbers
-and events at most ~10 times a second.
+and events at most 4 times a second.
 """
 
 from __future__ import annotations
@@ -48,7 +48,9 @@ class Params(dict):
 
 
 class RunContext:
-    emit_interval = 0.1  # seconds between Progress events (the UI redraws at ~10 Hz)
+    # Seconds between Progress events: the app never redraws more often (tutor.pacing), and
+    # each event costs the training process a conversion and the app a message.
+    emit_interval = 0.25
 
     def __init__(
         self,

@@ -289,6 +289,11 @@ def draw_strips(drawing: ChartDrawing, size: tuple[int, int], console: Console) 
     ]
 
 
+def import_plotext() -> None:
+    """Import plotext ahead of the first drawing (~0.1 s; the drawing thread calls this)."""
+    import plotext  # noqa: F401
+
+
 # One thread draws every chart: plotext is pure Python and takes 10-50 ms a drawing, far
 # too long for the event loop (a 20 ms timer must not lag); PLOT_LOCK serialises them anyway.
 DRAWER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chart")
@@ -304,7 +309,7 @@ class LiveChart(Widget):
     ``begin_drawing``/``show_drawing``) so they land in one screen update.
     """
 
-    REDRAW_INTERVAL = 0.1  # seconds; the run reports ≤ 10 times a second too
+    REDRAW_INTERVAL = 0.25  # seconds; the run reports ≤ 4 times a second too
 
     class Drawn(Message):
         """The drawing thread finished a drawing of ``size`` (width, height)."""

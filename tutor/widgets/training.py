@@ -7,6 +7,7 @@ nested here because they describe what happens in this view.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -25,9 +26,17 @@ from textual.worker import Worker, WorkerState
 from tutor import events
 from tutor.events import CheckResult, RunResult
 from tutor.modelview import format_summary
+from tutor.pacing import IDLE, Pacer
 from tutor.progress import StoredRun
 from tutor.quiz import format_value
-from tutor.widgets.chart import DRAWER, ChartDrawing, LiveChart, OverlaySeries, draw_strips
+from tutor.widgets.chart import (
+    DRAWER,
+    ChartDrawing,
+    LiveChart,
+    OverlaySeries,
+    draw_strips,
+    import_plotext,
+)
 from tutor.widgets.run_log import RunLog
 from tutor.widgets.runs_table import RunsTable
 
@@ -38,10 +47,6 @@ if TYPE_CHECKING:
 Point = tuple[float, float]
 CHART_KINDS = ("loss", "accuracy", "other")
 NO_DATASET = "chosen by the lesson code"  # until the run says (ctx.data / use_dataset)
-# Seconds between screen updates while a run reports: the curves, progress and metrics move
-# together, at most this often. Measured on 2 cores (bench/perf.md): at 0.2 s the event loop's
-# lag was p95 5–10 ms, at 0.5 s 3–5 ms with the curves still visibly live.
-REDRAW_INTERVAL = 0.5
 
 
 class HyperparamValidator(Validator):
@@ -175,10 +180,12 @@ class TrainingView(VerticalScroll):
             self,
             drawn: list[tuple[LiveChart, tuple[int, int], list[Strip]]],
             progress: events.Progress | None,
+            cpu_seconds: float,
         ) -> None:
             super().__init__()
             self.drawn = drawn
             self.progress = progress
+            self.cpu_seconds = cpu_seconds  # the drawing thread's, for the pacing
 
     # -------------------------------------------------------------------------------------
 
@@ -190,6 +197,10 @@ class TrainingView(VerticalScroll):
         self._pending_progress: events.Progress | None = None  # shown at the next tick
         self._pending_logs: list[str] = []  # written at the next tick (a write lays out)
         self._charts: list[LiveChart] = []
+        # While a run trains, updates are as frequent as a CPU budget allows (tutor.pacing).
+        self.pacer = Pacer()
+        self._busy_since = 0.0  # this (the UI) thread's CPU time at the last tick
+        self._drawing_cpu = 0.0  # the drawing thread's CPU time since the last tick
 
     def compose(self) -> ComposeResult:
         yield Static("Edit a value, then Enter or r runs the lesson.", id="form-hint", markup=False)
@@ -228,7 +239,8 @@ class TrainingView(VerticalScroll):
     def on_mount(self) -> None:
         # Kept, not queried: a CSS query walks the whole view, and _redraw runs every tick.
         self._charts = list(self.query(LiveChart))
-        self.set_interval(REDRAW_INTERVAL, self._redraw)
+        self._busy_since = time.thread_time()
+        self.set_timer(self.pacer.interval, self._redraw)
 
     # -- the lesson -------------------------------------------------------------------
 
@@ -454,6 +466,8 @@ class TrainingView(VerticalScroll):
             Text("measured when the run completes", style="dim")
         )
         self.set_running(True)
+        self.pacer.reset()
+        DRAWER.submit(import_plotext)  # before the first points, not in their drawing's time
         self._say_in_charts("waiting for the first points…")
         self.log_lines([f"▶ {', '.join(f'{k}={v}' for k, v in params.items())}"])
         # On a small terminal the form fills the first screen; the curves are what to watch.
@@ -514,10 +528,15 @@ class TrainingView(VerticalScroll):
 
     def _redraw(self) -> None:
         """Every tick: the charts that changed go to the drawing thread together, with the
-        latest progress, so their results land in one screen update."""
+        latest progress, so their results land in one screen update. Then the next tick
+        is set: paced by the CPU the UI spent since this one while a run trains."""
+        busy_now = time.thread_time()
+        busy, self._busy_since = busy_now - self._busy_since + self._drawing_cpu, busy_now
+        self._drawing_cpu = 0.0
+        running = self.has_class("-running")
+        self.set_timer(self.pacer.next_interval(busy) if running else IDLE, self._redraw)
         progress, self._pending_progress = self._pending_progress, None
-        charts = self._charts
-        jobs = [(chart, *chart.begin_drawing()) for chart in charts if chart.wants_drawing()]
+        jobs = [(chart, *chart.begin_drawing()) for chart in self._charts if chart.wants_drawing()]
         if jobs:
             DRAWER.submit(self._draw, jobs, progress, self.app.console)
         else:
@@ -530,11 +549,13 @@ class TrainingView(VerticalScroll):
         console: Console,
     ) -> None:
         """The drawing thread."""
+        start = time.thread_time()
         drawn = [(chart, size, draw_strips(d, size, console)) for chart, d, size in jobs]
-        self.post_message(self.ChartsDrawn(drawn, progress))
+        self.post_message(self.ChartsDrawn(drawn, progress, time.thread_time() - start))
 
     @on(ChartsDrawn)
     def _charts_drawn(self, message: ChartsDrawn) -> None:
+        self._drawing_cpu += message.cpu_seconds
         for chart, size, strips in message.drawn:
             chart.show_drawing(size, strips)
         if self.has_class("-running"):
@@ -545,8 +566,8 @@ class TrainingView(VerticalScroll):
         self._flush_logs()
         if progress is None:
             return
-        # A layout of the whole screen ~10 times a second would cost more than everything
-        # else the UI does during a run, so only when a height changes.
+        # A layout of the whole screen at every update would cost more than everything else
+        # the UI does during a run, so only when a height changes.
         self.query_one("#progress", Static).update(format_progress(progress), layout=False)
         metrics = self.query_one("#metrics", Static)
         text = format_metrics(progress.metrics)
