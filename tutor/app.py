@@ -237,11 +237,9 @@ class TutorApp(App[None]):
     TITLE = "dl-tutor"
     SUB_TITLE = "deep learning with PyTorch"
     AUTO_FOCUS = "#lesson-list"
-    # Screen gets -narrow / -wide: app.tcss puts the charts side by side on wide screens.
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
-        (0, "-narrow"),
-        (140, "-wide"),
-    ]
+    # Screen gets -wide from 140 columns: app.tcss puts the charts side by side then. Narrow
+    # is the default (no class): a class added at the first resize would restyle every widget.
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(140, "-wide")]
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "run", "Run"),
