@@ -698,3 +698,34 @@ async def test_a_catalog_given_is_listed_at_the_first_paint_and_nothing_is_loade
         assert app.first_paint_at is not None and app.catalog is catalog
         assert painted == [listed(app)] and len(painted[0]) == 5
         assert app.current is not None and app.current.id == "gradient-descent"
+
+
+async def test_keys_pressed_before_the_panes_are_filled_do_no_harm(lesson_dir: Path) -> None:
+    # The first frame has empty panes; their widgets are mounted right after it. Held here,
+    # so every key lands in that moment: tabs switch, nothing fails, a lesson chosen opens.
+    release = asyncio.Event()
+
+    class Held(TutorApp):
+        CSS_PATH = str(Path(tutor.app.__file__).with_name("app.tcss"))
+
+        async def _mount_panes(self) -> None:
+            await release.wait()
+            await super()._mount_panes()
+
+    catalog = load_catalog([LESSON_01, lesson_dir], builtin=False)
+    app = Held(catalog=catalog)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.first_paint_at is not None)
+        assert not app.query("#training") and not app.query("#lesson-text")
+        await pilot.press("2", "3", "4", "5", "h", "b", "b", "r", "R", "ctrl+l", "ctrl+l", "1")
+        await pilot.press("l", "home", "down", "enter")  # the second lesson, given: not opened yet
+        await pilot.pause()
+        assert app.current is None and not app.startup_done
+        assert app.query_one("#main-tabs", TabbedContent).active == "pane-lesson"
+        release.set()
+        await started(pilot)
+        assert app.current is not None and app.current.id == catalog.lessons[1].id
+        for selector in ("#lesson-text", "#lesson-code", "#training", "#quiz", "#exercise"):
+            assert app.query(selector), selector
+        await pilot.press("3")
+        assert app.focused is app.training

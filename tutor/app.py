@@ -3,9 +3,10 @@
 The app process never imports torch: lessons train in a child process
 (:mod:`tutor.worker`), so start-up stays fast and neither the UI nor the training
 slows the other. Nor pydantic or YAML: the first screen lists the lessons from a cached
-index (:mod:`tutor.lesson_index`); lessons are loaded and the progress store opened on a
-worker thread right after it is painted (``_first_paint``). Then a spare training process
-starts and imports torch, so the first Run does not wait for it.
+index (:mod:`tutor.lesson_index`), with the panes still empty; right after it is painted
+(``_first_paint``) the panes get their widgets while lessons are loaded and the progress
+store opened on a worker thread. Then a spare training process starts and imports torch,
+so the first Run does not wait for it.
 
 The app owns the session state (which lesson is open, the run in progress, each
 lesson's latest runs) and wires widgets to the plain-Python cores: the runner
@@ -26,7 +27,6 @@ import asyncio
 import contextlib
 import os
 import shlex
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -43,45 +43,32 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.css.query import NoMatches
 from textual.screen import ModalScreen
-from textual.widgets import (
-    Header,
-    Input,
-    Markdown,
-    Static,
-    TabbedContent,
-    TabPane,
-    TextArea,
-)
+from textual.widgets import Header, Input, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
-from tutor import events, quiz, shutdown
-from tutor import exercises as exercise_code
-from tutor.bridge import ActiveRun, RunBridge, RunUpdate, StoreLink, StoreSnapshot
-from tutor.catalog import Catalog, LoadedLesson, Problem
-from tutor.events import RunResult
-from tutor.exercises import ExerciseResult
+from tutor import shutdown
+from tutor.catalog import Catalog
 from tutor.lesson_index import LANGUAGES, LessonIndex, load_catalog_indexed, read_index
-from tutor.progress import ATTEMPT_OUTCOMES, ProgressError, ProgressStore, StoredRun, hint_key
-from tutor.runner import RunRefused, resolve_params
-from tutor.widgets import (
-    CodeView,
-    ConfirmScreen,
-    ExerciseView,
-    KeyFooter,
-    LessonList,
-    LessonText,
-    QuizView,
-    RunsTable,
-    StatusLine,
-    TrainingView,
-)
-from tutor.widgets.chart import OVERLAY_PALETTE
-from tutor.widgets.lesson_list import lesson_label
-from tutor.widgets.runs_table import format_when, run_label
-from tutor.worker import Ready, Trainer
+from tutor.widgets.footer import KeyFooter
+from tutor.widgets.lesson_list import LessonList, lesson_label
+from tutor.widgets.status import StatusLine
 
+# Only what the first screen needs is imported above: `import tutor.app` costs little more
+# than `import textual.app`. The rest (the other panes' widgets, the store, the trainer,
+# exercises: ~0.2-0.4 s) is imported where it is used, all of it after the first paint.
 if TYPE_CHECKING:
+    from tutor import events, quiz
+    from tutor.bridge import ActiveRun, RunBridge, StoreLink, StoreSnapshot
+    from tutor.catalog import LoadedLesson, Problem
+    from tutor.events import RunResult
+    from tutor.exercises import ExerciseResult
+    from tutor.progress import ProgressStore, StoredRun
     from tutor.schema import Question  # annotations only: keeps pydantic out of start-up
+    from tutor.widgets.exercise import ExerciseView
+    from tutor.widgets.quiz import QuizView
+    from tutor.widgets.runs_table import RunsTable
+    from tutor.widgets.training import TrainingView
+    from tutor.worker import Ready, Trainer
 
 PANES = ("pane-lesson", "pane-code", "pane-train", "pane-quiz", "pane-exercise")
 _PANES_GROUP = Binding.Group("Panes", compact=True)
@@ -218,6 +205,8 @@ def _record_attempts(lesson_id: str, results: list[ExerciseResult], store: Progr
 
 
 def _save_hint_level(lesson_id: str, name: str, level: int, store: ProgressStore) -> None:
+    from tutor.progress import hint_key
+
     store.set_state(hint_key(lesson_id, name), str(level))
 
 
@@ -225,6 +214,8 @@ def _read_exercise_progress(
     lesson_id: str, names: list[str], store: ProgressStore
 ) -> ExerciseState:
     """The latest stored outcome of each exercise, which were failed, the hint levels shown."""
+    from tutor.progress import hint_key
+
     state = ExerciseState(lesson_id)
     for attempt in store.attempts(lesson_id):  # newest first
         state.statuses.setdefault(attempt.exercise, attempt.outcome)
@@ -247,11 +238,9 @@ class TutorApp(App[None]):
     TITLE = "dl-tutor"
     SUB_TITLE = "deep learning with PyTorch"
     AUTO_FOCUS = "#lesson-list"
-    # Screen gets -narrow / -wide: app.tcss puts the charts side by side on wide screens.
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
-        (0, "-narrow"),
-        (140, "-wide"),
-    ]
+    # Screen gets -wide from 140 columns: app.tcss puts the charts side by side then. Narrow
+    # is the default (no class): a class added at the first resize would restyle every widget.
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(140, "-wide")]
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "run", "Run"),
@@ -298,6 +287,7 @@ class TutorApp(App[None]):
         self._index: LessonIndex | None = None  # what the list shows before the catalog
         self.first_paint_at: float | None = None  # time.perf_counter() at the first paint
         self.startup_done = False  # lessons loaded, store opened, the first lesson shown
+        self._panes_ready = False  # the panes' contents are mounted (right after the first paint)
         self._wanted: str | Path | None = None  # a lesson or broken file chosen before that
         # An explicit lang wins; without one, the language saved by the last toggle, else en.
         self.lang = lang if lang in LANGUAGES else "en"
@@ -318,7 +308,7 @@ class TutorApp(App[None]):
         self.last_result: RunResult | None = None  # the latest finished run of any lesson
         self.last_run_id: int | None = None  # the store id of the latest run stored
         self.torch_ready = False  # a training process is warm (torch imported)
-        self.trainer = Trainer(device)  # trains in child processes, one spare kept warm
+        self._trainer: Trainer | None = None  # made at the first paint (see `trainer`)
         self.device_label = ""  # the device runs use, as the training process describes it
         self._finished: dict[str, tuple[RunResult, events.Progress | None]] = {}
         self._graded: dict[str, GradedRun] = {}  # per lesson: the run the quiz grades against
@@ -344,22 +334,46 @@ class TutorApp(App[None]):
         yield Header()
         with Horizontal(id="body"):
             yield LessonList(id="lesson-list")
+            # The panes are empty in the first frame: nothing is shown in them before the
+            # lessons are loaded anyway. _mount_panes fills them right after it is painted.
             with TabbedContent(id="main-tabs", initial="pane-lesson"):
-                with TabPane("1 Lesson", id="pane-lesson"):
-                    with VerticalScroll(id="lesson-scroll"):
-                        yield LessonText("", id="lesson-text")
-                with TabPane("2 Code", id="pane-code"):
-                    yield Static("", id="code-path", markup=False)
-                    with VerticalScroll(id="code-scroll"):
-                        yield CodeView(id="lesson-code")
-                with TabPane("3 Train", id="pane-train"):
-                    yield TrainingView(id="training")
-                with TabPane("4 Quiz", id="pane-quiz"):
-                    yield QuizView(id="quiz")
-                with TabPane("5 Exercise", id="pane-exercise"):
-                    yield ExerciseView(id="exercise")
+                yield TabPane("1 Lesson", id="pane-lesson")
+                yield TabPane("2 Code", id="pane-code")
+                yield TabPane("3 Train", id="pane-train")
+                yield TabPane("4 Quiz", id="pane-quiz")
+                yield TabPane("5 Exercise", id="pane-exercise")
         yield StatusLine(id="status")
         yield KeyFooter()
+
+    async def _mount_panes(self) -> None:
+        """Fill the panes with their widgets. Start-up awaits this before it shows a lesson,
+        so every widget id exists once ``startup_done`` is set."""
+        # Imported here, after the first paint: these modules (Markdown, the code editor,
+        # the charts and what they need) would add ~0.2 s to it.
+        from tutor.widgets.code_view import CodeView
+        from tutor.widgets.exercise import ExerciseView
+        from tutor.widgets.lesson_text import LessonText
+        from tutor.widgets.quiz import QuizView
+        from tutor.widgets.training import TrainingView
+
+        def pane(pane_id: str) -> TabPane:
+            return self.query_one(f"#{pane_id}", TabPane)
+
+        mounting = [
+            pane("pane-lesson").mount(
+                VerticalScroll(LessonText("", id="lesson-text"), id="lesson-scroll")
+            ),
+            pane("pane-code").mount(
+                Static("", id="code-path", markup=False),
+                VerticalScroll(CodeView(id="lesson-code"), id="code-scroll"),
+            ),
+            pane("pane-train").mount(TrainingView(id="training")),
+            pane("pane-quiz").mount(QuizView(id="quiz")),
+            pane("pane-exercise").mount(ExerciseView(id="exercise")),
+        ]
+        for mounted in mounting:
+            await mounted
+        self._panes_ready = True
 
     async def on_mount(self) -> None:
         # Closing the terminal (SIGHUP) or `kill` (SIGTERM) ends the app like q does.
@@ -383,9 +397,13 @@ class TutorApp(App[None]):
         self.call_after_refresh(self._first_paint)
 
     def _first_paint(self) -> None:
-        """The first screen is painted: load lessons and open the store; meanwhile a spare
-        training process imports PyTorch (another process: it slows neither)."""
+        """The first screen is painted: fill the panes, load lessons and open the store;
+        meanwhile a spare training process imports PyTorch (another process: it slows
+        neither)."""
         self.first_paint_at = time.perf_counter()
+        from tutor.worker import Trainer  # not before the first paint (see the imports)
+
+        self._trainer = Trainer(self.device)
         self.run_worker(self._start_up(), group="startup")
         self._preload_torch()
 
@@ -395,6 +413,7 @@ class TutorApp(App[None]):
         worker = self.run_worker(
             self._start_up_work, thread=True, group="store", name="open", exit_on_error=False
         )
+        await self._mount_panes()  # while the lessons load on that thread
         try:
             catalog, opened = await worker.wait()
         except Exception as e:  # a bug in loading or the store must not keep the app down
@@ -402,6 +421,8 @@ class TutorApp(App[None]):
         self.catalog = catalog
         self.store, self.store_error = opened.store, opened.error
         if self.store is not None:
+            from tutor.bridge import StoreLink
+
             self._link = StoreLink(self.store, self.catalog)
         if not self._lang_given and opened.lang in LANGUAGES:
             self.lang = opened.lang
@@ -435,6 +456,11 @@ class TutorApp(App[None]):
     def _start_up_work(self) -> tuple[Catalog, StoreOpened]:
         """Worker thread: load the lessons (unless given), then open the store (unless
         given) and read the start-up state."""
+        import sqlite3
+
+        from tutor.bridge import StoreLink
+        from tutor.progress import ProgressError, ProgressStore
+
         catalog = self.catalog
         if not self._catalog_given:
             catalog = load_catalog_indexed(self._lesson_dirs, builtin=self._builtin)
@@ -460,15 +486,28 @@ class TutorApp(App[None]):
         return self.query_one("#status", StatusLine)
 
     @property
+    def trainer(self) -> Trainer:
+        """Trains lessons in child processes, one spare kept warm (made at the first paint)."""
+        assert self._trainer is not None, "no trainer before the first paint"
+        return self._trainer
+
+    # The panes' widgets: their modules are imported by _mount_panes (after the first paint).
+    @property
     def training(self) -> TrainingView:
+        from tutor.widgets.training import TrainingView
+
         return self.query_one("#training", TrainingView)
 
     @property
     def quiz_view(self) -> QuizView:
+        from tutor.widgets.quiz import QuizView
+
         return self.query_one("#quiz", QuizView)
 
     @property
     def exercise_view(self) -> ExerciseView:
+        from tutor.widgets.exercise import ExerciseView
+
         return self.query_one("#exercise", ExerciseView)
 
     def say(self, message: str, level: str = "info") -> None:
@@ -511,8 +550,11 @@ class TutorApp(App[None]):
     ) -> None:
         """Fill every pane for ``loaded`` in the current language; ``values``: the form's
         text to keep (a language switch), else the params of its live or last run."""
+        from tutor.widgets.code_view import CodeView
+        from tutor.widgets.lesson_text import LessonText
+
         self.sub_title = lesson_label(loaded, self.lang)
-        await self.query_one("#lesson-text", Markdown).update(lesson_markdown(loaded, self.lang))
+        await self.query_one("#lesson-text", LessonText).update(lesson_markdown(loaded, self.lang))
         self.query_one("#lesson-scroll").scroll_home(animate=False)
         self.query_one("#code-path", Static).update(str(loaded.code_path))
         try:
@@ -539,9 +581,12 @@ class TutorApp(App[None]):
         self._show_exercises(loaded)
 
     async def _show_nothing(self, markdown: str, code_path: str = "") -> None:
+        from tutor.widgets.code_view import CodeView
+        from tutor.widgets.lesson_text import LessonText
+
         self.current = None
         self.sub_title = ""
-        await self.query_one("#lesson-text", Markdown).update(markdown)
+        await self.query_one("#lesson-text", LessonText).update(markdown)
         self.query_one("#code-path", Static).update(code_path)
         self.query_one("#lesson-code", CodeView).show_code("")
         await self.training.show_lesson(None)
@@ -553,6 +598,8 @@ class TutorApp(App[None]):
 
     def _replay(self, run: ActiveRun) -> None:
         """Rebuild the training view of a run still going (the learner looked elsewhere)."""
+        from tutor.bridge import RunUpdate
+
         view = self.training
         view.begin_run(run.params)
         if run.started:
@@ -565,6 +612,8 @@ class TutorApp(App[None]):
             view.apply_update(RunUpdate(progress=run.progress))
 
     def _show_quiz_run(self, lesson_id: str) -> None:
+        from tutor.widgets.runs_table import format_when
+
         graded = self._graded.get(lesson_id)
         if graded is None:
             self.quiz_view.show_run(None)
@@ -596,6 +645,8 @@ class TutorApp(App[None]):
         self._draw_overlays()
 
     def _draw_overlays(self) -> None:
+        from tutor.widgets.runs_table import run_label
+
         if self.current is None:
             return
         runs = {r.id: r for r in self._stored_runs.get(self.current.id, [])}
@@ -612,6 +663,8 @@ class TutorApp(App[None]):
 
     def toggle_overlay(self, run_id: int) -> None:
         """Overlay a stored run of the open lesson on the charts, or remove it."""
+        from tutor.widgets.chart import OVERLAY_PALETTE
+
         if run_id in self.overlays:
             del self.overlays[run_id]
         else:
@@ -627,14 +680,17 @@ class TutorApp(App[None]):
             else "No runs overlaid."
         )
 
-    @on(RunsTable.OverlayToggled)
-    def _overlay_toggled(self, message: RunsTable.OverlayToggled) -> None:
+    # The panes' messages are handled by name (on_<widget>_<message>) rather than with @on,
+    # which would need their widget modules imported with this one, before the first paint.
+    def on_runs_table_overlay_toggled(self, message: RunsTable.OverlayToggled) -> None:
         self.toggle_overlay(message.run_id)
 
     @on(LessonList.LessonChosen)
     async def _lesson_chosen(self, message: LessonList.LessonChosen) -> None:
         loaded = self.catalog.get(message.lesson_id)
-        if loaded is None:  # listed from the index, not loaded yet: start-up opens it
+        # Listed from the index, not loaded yet (or a catalog given, chosen in the moment
+        # before the panes are mounted): start-up opens it.
+        if loaded is None or not self._panes_ready:
             self._wanted = message.lesson_id
             self.say("Loading lessons…")
             return
@@ -645,6 +701,9 @@ class TutorApp(App[None]):
     async def _broken_chosen(self, message: LessonList.BrokenFileChosen) -> None:
         if not self.startup_done:
             self._wanted = message.file  # shown again from the loaded catalog
+            if not self._panes_ready:  # start-up shows it, once they are mounted
+                self.say("Loading lessons…")
+                return
         await self._show_broken(message.file, message.problems)
 
     async def _show_broken(self, file: Path, problems: Sequence[Problem]) -> None:
@@ -662,6 +721,9 @@ class TutorApp(App[None]):
         Raises :class:`RunRefused` when a run is going and ``ValueError`` for bad input;
         :meth:`action_run` turns both into a status message.
         """
+        from tutor.bridge import ActiveRun, RunBridge
+        from tutor.runner import RunRefused, resolve_params
+
         loaded = self.current
         if loaded is None:
             raise ValueError("open a lesson first (l focuses the list)")
@@ -733,16 +795,13 @@ class TutorApp(App[None]):
     def _showing(self, run: ActiveRun) -> bool:
         return self.current is not None and self.current.id == run.lesson_id
 
-    @on(TrainingView.RunRequested)
-    def _run_requested(self) -> None:
+    def on_training_view_run_requested(self) -> None:
         self.action_run()
 
-    @on(TrainingView.StopRequested)
-    def _stop_requested(self) -> None:
+    def on_training_view_stop_requested(self) -> None:
         self.action_stop()
 
-    @on(TrainingView.RunStarted)
-    def _run_started(self, message: TrainingView.RunStarted) -> None:
+    def on_training_view_run_started(self, message: TrainingView.RunStarted) -> None:
         run = self._live(message.bridge)
         if run is None:
             return
@@ -750,8 +809,7 @@ class TutorApp(App[None]):
         if self._showing(run):
             self.training.show_started(message.info)
 
-    @on(TrainingView.DatasetChosen)
-    def _dataset_chosen(self, message: TrainingView.DatasetChosen) -> None:
+    def on_training_view_dataset_chosen(self, message: TrainingView.DatasetChosen) -> None:
         run = self._live(message.bridge)
         if run is None:
             return
@@ -759,8 +817,7 @@ class TutorApp(App[None]):
         if self._showing(run):
             self.training.show_dataset(message.dataset, message.note)
 
-    @on(TrainingView.RunProgressed)
-    def _run_progressed(self, message: TrainingView.RunProgressed) -> None:
+    def on_training_view_run_progressed(self, message: TrainingView.RunProgressed) -> None:
         update = message.bridge.drain()
         run = self._live(message.bridge)
         if run is None or not update:
@@ -771,8 +828,7 @@ class TutorApp(App[None]):
         if self._showing(run):
             self.training.apply_update(update)
 
-    @on(TrainingView.RunFinished)
-    def _run_finished(self, message: TrainingView.RunFinished) -> None:
+    def on_training_view_run_finished(self, message: TrainingView.RunFinished) -> None:
         update = message.bridge.drain()  # whatever arrived after the last RunProgressed
         run = self._live(message.bridge)
         if run is None:
@@ -814,6 +870,8 @@ class TutorApp(App[None]):
         worker, state = event.worker, event.state
         ended = state in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED)
         if worker.group in ("store", "training") and worker.name != "open" and ended:
+            from tutor.bridge import StoreSnapshot
+
             self.store_pending = max(0, self.store_pending - 1)
             snapshot = worker.result if state == WorkerState.SUCCESS else None
             if worker.group == "training" and snapshot is not None:
@@ -832,6 +890,8 @@ class TutorApp(App[None]):
             elif state == WorkerState.ERROR:
                 self.say(f"Could not grade the answer: {worker.error}", "error")
         if worker.group == "preload" and state in (WorkerState.SUCCESS, WorkerState.ERROR):
+            from tutor.worker import Ready
+
             self.torch_ready = state == WorkerState.SUCCESS
             if isinstance(worker.result, Ready):
                 self.show_device(worker.result.device)
@@ -934,8 +994,7 @@ class TutorApp(App[None]):
         graded = self._graded.get(lesson_id)
         return graded.result if graded is not None else None
 
-    @on(QuizView.AnswerSubmitted)
-    def _answer_submitted(self, message: QuizView.AnswerSubmitted) -> None:
+    def on_quiz_view_answer_submitted(self, message: QuizView.AnswerSubmitted) -> None:
         if self.current is None:
             return
         lesson_id = self.current.id
@@ -955,6 +1014,8 @@ class TutorApp(App[None]):
     ) -> GradedAnswer:
         """Off the UI thread: grading evaluates expressions over the run's values, with numpy
         for tensors (its first import alone takes ~0.1 s)."""
+        from tutor import quiz
+
         values = quiz.run_values(result) if result is not None else None
         return GradedAnswer(
             lesson_id, question.id, answer, quiz.grade(question, answer, values, lang)
@@ -986,6 +1047,8 @@ class TutorApp(App[None]):
 
     def _show_exercises(self, loaded: LoadedLesson) -> None:
         """Fill the Exercise pane (and the Train pane's code line) for ``loaded``."""
+        from tutor import exercises as exercise_code
+
         view = self.exercise_view
         if not loaded.lesson.exercises:
             self._save_editor()
@@ -1021,6 +1084,8 @@ class TutorApp(App[None]):
             self._store_job(partial(_read_exercise_progress, loaded.id, names), name=EXERCISE_READ)
 
     def _show_exercise_state(self, lesson_id: str) -> None:
+        from tutor import exercises as exercise_code
+
         loaded = self._editing
         if loaded is None or loaded.id != lesson_id:
             return
@@ -1042,6 +1107,8 @@ class TutorApp(App[None]):
         self._show_exercise_state(stored.lesson_id)
 
     def _show_code_source(self, loaded: LoadedLesson) -> None:
+        from tutor import exercises as exercise_code
+
         if loaded.id in self.my_code:
             path = exercise_code.workspace_file(loaded)
             short = f"…/{path.parent.parent.name}/{path.parent.name}/{path.name}"
@@ -1051,6 +1118,8 @@ class TutorApp(App[None]):
 
     def _run_code_path(self, loaded: LoadedLesson) -> Path | None:
         """The file a run of ``loaded`` trains with: the learner's while `m` is on."""
+        from tutor import exercises as exercise_code
+
         if loaded.id not in self.my_code:
             return None
         if self._editing is not None and self._editing.id == loaded.id:
@@ -1062,9 +1131,14 @@ class TutorApp(App[None]):
 
     def _save_editor(self) -> bool:
         """Write the editor's text to the learner's file if it changed; False on failure."""
-        loaded, view = self._editing, self.exercise_view
-        if loaded is None or not view.modified:
+        loaded = self._editing
+        if loaded is None:  # also before the panes are mounted (quitting at once)
             return True
+        view = self.exercise_view
+        if not view.modified:
+            return True
+        from tutor import exercises as exercise_code
+
         text = view.code
         try:
             exercise_code.save_workspace(loaded, text)
@@ -1107,10 +1181,14 @@ class TutorApp(App[None]):
 
     @work(thread=True, group="exercise", exit_on_error=False)
     def _check_work(self, loaded: LoadedLesson) -> tuple[LoadedLesson, list[ExerciseResult]]:
+        from tutor import exercises as exercise_code
+
         return loaded, exercise_code.check_exercises(loaded)
 
     def _exercise_checked(self, worker: Worker[Any]) -> None:
         """A check ended: remember and record its results, show them, say how it went."""
+        from tutor.progress import ATTEMPT_OUTCOMES
+
         self.checking = False
         if not self.is_running:
             return
@@ -1152,6 +1230,8 @@ class TutorApp(App[None]):
 
     def action_exercise_hint(self) -> None:
         """h in the Exercise pane: the next hint level of the selected exercise."""
+        from tutor import exercises as exercise_code
+
         chosen = self._exercise_selected()
         if chosen is None:
             return
@@ -1193,6 +1273,9 @@ class TutorApp(App[None]):
 
     def action_exercise_reset(self) -> None:
         """ctrl+r: put the starter back (asks first; the old file is kept as .bak)."""
+        from tutor import exercises as exercise_code
+        from tutor.widgets.confirm import ConfirmScreen
+
         loaded = self._editing
         if loaded is None:
             self.say("This lesson has no exercises.")
@@ -1209,6 +1292,8 @@ class TutorApp(App[None]):
         )
 
     def _exercise_reset_answered(self, loaded: LoadedLesson, yes: bool | None) -> None:
+        from tutor import exercises as exercise_code
+
         if not yes:
             self.say("Reset cancelled: your code is unchanged.")
             return
@@ -1232,6 +1317,8 @@ class TutorApp(App[None]):
 
     def action_exercise_editor(self) -> None:
         """e: edit your file in $VISUAL / $EDITOR; the app resumes, reloads it and checks."""
+        from tutor import exercises as exercise_code
+
         loaded = self._editing
         if loaded is None:
             self.say("This lesson has no exercises.")
@@ -1281,6 +1368,8 @@ class TutorApp(App[None]):
     # -- actions ----------------------------------------------------------------------
 
     def action_run(self) -> None:
+        from tutor.runner import RunRefused
+
         try:
             self.start_run()
         except RunRefused as e:
@@ -1298,7 +1387,13 @@ class TutorApp(App[None]):
 
     def action_show_pane(self, pane: str) -> None:
         self.query_one(TabbedContent).active = pane
-        self.query_one(_PANE_FOCUS[pane]).focus()
+        self._focus_pane(pane)
+
+    def _focus_pane(self, pane: str) -> None:
+        """Focus what the pane scrolls. Nothing to focus in the moment after the first paint,
+        before the panes' contents are mounted (_mount_panes)."""
+        if self._panes_ready:
+            self.query_one(_PANE_FOCUS.get(pane, "#training")).focus()
 
     def action_focus_lessons(self) -> None:
         lessons = self.query_one(LessonList)
@@ -1309,8 +1404,7 @@ class TutorApp(App[None]):
         lessons = self.query_one(LessonList)
         lessons.display = not lessons.display
         if not lessons.display:
-            active = self.query_one(TabbedContent).active
-            self.query_one(_PANE_FOCUS.get(active, "#training")).focus()
+            self._focus_pane(self.query_one(TabbedContent).active)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # A dialog is answered first: the app's keys (r, R, 1-4, …) wait; quitting works.
@@ -1318,8 +1412,8 @@ class TutorApp(App[None]):
             return False
         # Escape means "leave the field": offered (and in the footer) only while typing.
         if action == "leave_input":
-            return isinstance(self.focused, (Input, TextArea))
-        if action in _EXERCISE_LETTER_ACTIONS and isinstance(self.focused, TextArea):
+            return isinstance(self.focused, Input) or self._in_editor()
+        if action in _EXERCISE_LETTER_ACTIONS and self._in_editor():
             return False
         if action.startswith("exercise_") and self._editing is None:  # no exercises here
             return False
@@ -1329,14 +1423,25 @@ class TutorApp(App[None]):
             return bool(self.overlays)
         return True
 
+    def _in_editor(self) -> bool:
+        """The exercise editor (a TextArea) has the focus: letter keys are text there."""
+        if not self._panes_ready:  # it comes with the panes, and TextArea's module with it
+            return False
+        from textual.widgets import TextArea
+
+        return isinstance(self.focused, TextArea)
+
     def action_leave_input(self) -> None:
         """Escape from an input to its pane, where the single-key bindings work again."""
-        pane = self.query_one(TabbedContent).active
-        self.query_one(_PANE_FOCUS.get(pane, "#training")).focus()
+        self._focus_pane(self.query_one(TabbedContent).active)
 
     def action_focus_runs(self) -> None:
         """Show the Train pane with the runs table focused (arrows, enter/space)."""
         self.query_one(TabbedContent).active = "pane-train"
+        if not self._panes_ready:  # no table yet (nor a lesson whose runs it would list)
+            return
+        from tutor.widgets.runs_table import RunsTable
+
         table = self.query_one("#runs-table", RunsTable)
         if not table.display:
             self.training.focus()
@@ -1352,6 +1457,8 @@ class TutorApp(App[None]):
 
     def action_reset_lesson(self) -> None:
         """Ask, then forget the open lesson's runs and answers (ProgressStore.reset)."""
+        from tutor.widgets.confirm import ConfirmScreen
+
         loaded = self.current
         if loaded is None:
             self.say("Open a lesson first (l focuses the list).")
@@ -1387,6 +1494,8 @@ class TutorApp(App[None]):
         )
         if self.current is not None and self.current.id == lesson_id:
             await self._show_lesson(loaded)
+        from tutor.widgets.runs_table import RunsTable
+
         if isinstance(self.focused, RunsTable):  # now empty and hidden
             self.training.focus()
         self.say(f"Reset {lesson_label(loaded, self.lang)}: its runs and answers are gone.", "ok")
@@ -1425,7 +1534,8 @@ class TutorApp(App[None]):
         await self._finish_training()
         if self.owns_process:  # a shutdown that gets stuck must not keep the process alive
             shutdown.force_exit_after(shutdown.FORCE_EXIT_SECONDS, self.return_code or 0)
-        await asyncio.to_thread(self.trainer.close)  # the spare, and a run that never stopped
+        if self._trainer is not None:  # None if the app ends before its first paint
+            await asyncio.to_thread(self._trainer.close)  # the spare, and a run never stopped
         if self._restore_signals is not None:
             self._restore_signals()
         if self._owns_store and self.store is not None:
