@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import shlex
 import subprocess
@@ -450,6 +451,12 @@ class TutorApp(App[None]):
             self.say(self.store.recovered_message, "warning")
         elif opened.error:
             self.status.set_store_note(f"Progress not saved: {opened.error}")
+        # What exists now (Textual, the widgets, the catalog) lives as long as the app. Out of
+        # the garbage collector's sight, its full collections scan only what came after:
+        # ~5 ms instead of ~200 ms, which the event loop would otherwise stall for mid-run.
+        # The young generations first, so little of the start-up's garbage is kept for good.
+        gc.collect(1)
+        gc.freeze()
         self.startup_done = True
         self.store_pending = max(0, self.store_pending - 1)
 
