@@ -481,6 +481,28 @@ async def test_updates_during_a_run_are_paced_by_the_ui_cpu_budget(app: TutorApp
         assert (await finish_run(pilot)).status == "cancelled"
 
 
+async def test_log_lines_during_a_run_scroll_the_log_without_a_layout(
+    app: TutorApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
+        await until(pilot, lambda: app.torch_ready)  # its note and the header are laid out
+        await pilot.press("3")
+        await pilot.pause()
+        log = app.query_one("#run-log", RunLog)
+        layouts: list[int] = []
+        lay_out = app.screen._refresh_layout
+        monkeypatch.setattr(
+            app.screen, "_refresh_layout", lambda *a, **k: layouts.append(1) or lay_out(*a, **k)
+        )
+        for i in range(30):  # a write a tick, as during a run
+            log.add_lines([f"epoch {i}: loss 0.{i:03d}"])
+            await pilot.pause()
+        assert layouts == []
+        assert log.vertical_scrollbar.window_virtual_size == log.line_count == 30
+        assert log.scroll_y == log.max_scroll_y > 0  # following the newest line
+
+
 async def test_recorded_images_are_drawn_after_the_run_off_the_event_loop(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -6,6 +6,8 @@ import textwrap
 from collections.abc import Iterable
 
 from textual import events
+from textual.geometry import Size
+from textual.reactive import Reactive
 from textual.widgets import Log
 
 FALLBACK_WIDTH = 76
@@ -16,7 +18,14 @@ class RunLog(Log):
 
     ``entries`` keeps every line as written, unwrapped, for tests and copying; the display
     is re-wrapped when the widget's width changes.
+
+    Lines arrive during a run, and a ``Log`` lays out the whole screen for each write (its
+    ``virtual_size`` is a layout reactive): ~50 ms of the event loop per write on a slow
+    machine. Here the scrollbars never come or go (the app's CSS: vertical always shown,
+    horizontal never, lines are wrapped), so a write only moves the vertical scrollbar.
     """
+
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
 
     def __init__(self, *, max_lines: int | None = None, id: str | None = None) -> None:
         super().__init__(max_lines=max_lines, id=id)
@@ -31,6 +40,11 @@ class RunLog(Log):
         if self.max_lines is not None:
             del self.entries[: -self.max_lines]
         self.write_lines(self._wrapped(new))
+
+    def watch_virtual_size(self, size: Size) -> None:
+        scrollbar = self.vertical_scrollbar
+        scrollbar.window_virtual_size = size.height
+        scrollbar.refresh()
 
     def reset(self) -> None:
         self.entries.clear()

@@ -46,4 +46,5 @@ class StatusLine(Static):
         return line
 
     def _redraw(self) -> None:
-        self.update(self._line())
+        # One line high whatever it says (app.tcss): a new message needs no layout.
+        self.update(self._line(), layout=False)
