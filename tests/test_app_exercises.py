@@ -22,6 +22,7 @@ from textual.widgets import TextArea
 
 from tutor import exercises
 from tutor.app import TutorApp
+from tutor.bridge import ActiveRun
 from tutor.lessons import LoadedLesson, load_lesson
 from tutor.progress import ProgressStore, hint_key
 from tutor.widgets import ConfirmScreen, ExerciseView
@@ -284,14 +285,13 @@ def learner_code(loaded: LoadedLesson, sgd_update: str) -> str:
 async def test_training_with_my_code(app: TutorApp, monkeypatch: pytest.MonkeyPatch) -> None:
     # What each run was started with (a wrong sgd may diverge before the test looks).
     runs_started: list[tuple[Path | None, bool]] = []
-    start_run = app.start_run
+    show_run_started = app._show_run_started  # the screen's part of starting a run
 
-    def spy() -> None:
-        start_run()
-        assert app.active_run is not None
-        runs_started.append((app.active_run.code_path, "with your code" in text_of(app, "#status")))
+    def spy(run: ActiveRun) -> None:
+        show_run_started(run)
+        runs_started.append((run.code_path, "with your code" in text_of(app, "#status")))
 
-    monkeypatch.setattr(app, "start_run", spy)
+    monkeypatch.setattr(app, "_show_run_started", spy)
     loaded = load_lesson(LESSON_02 / "lesson.yaml")  # the app loads it after its first paint
     path = exercises.workspace_file(loaded)
     # Gradient ascent: every step makes the loss bigger.

@@ -753,13 +753,20 @@ class TutorApp(App[None]):
         self.active_run = run
         self._last_done = run.done
         self.store_pending += 1  # the training worker stores the run when it ends
-        self.training.begin_run(params)
+        self._train(run)
+        # The screen follows once the worker has handed the run to the training process:
+        # restyling the Train pane takes the event loop ~0.1-0.3 s, and the run need not
+        # wait for it. (Its messages come after this: the app handles them in order.)
+        self.call_later(self._show_run_started, run)
+
+    def _show_run_started(self, run: ActiveRun) -> None:
+        loaded = run.loaded
+        self.training.begin_run(run.params)
         self.query_one(LessonList).mark_running(loaded.id)
         self.query_one(TabbedContent).active = "pane-train"
         self.training.focus()  # so arrows/PageDown scroll the curves and s stops at once
-        mine = " with your code" if code_path else ""
+        mine = " with your code" if run.code_path else ""
         self.say(f"Running {lesson_label(loaded, self.lang)}{mine}… (s stops)")
-        self._train(run)
 
     # Not exclusive: one run at a time is enforced by active_run, and `exclusive` would
     # cancel the previous worker while it may still be storing its run.

@@ -474,6 +474,7 @@ def main(argv: list[str] | None = None) -> int:
         import torch
 
         from tutor import device as devices
+        from tutor import schema  # noqa: F401 - the request's lesson unpickles into it (~0.2 s)
         from tutor.runner import run_lesson
 
         try:
