@@ -8,6 +8,7 @@ X" loops wake on each message the app handles (see ``until``).
 from __future__ import annotations
 
 import asyncio
+import gc
 import subprocess
 import sys
 import textwrap
@@ -501,6 +502,15 @@ async def test_log_lines_during_a_run_scroll_the_log_without_a_layout(
         assert layouts == []
         assert log.vertical_scrollbar.window_virtual_size == log.line_count == 30
         assert log.scroll_y == log.max_scroll_y > 0  # following the newest line
+
+
+async def test_start_up_is_frozen_out_of_the_collector_while_the_app_runs(
+    app: TutorApp,
+) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
+        assert gc.get_freeze_count() > 0  # full collections skip what start-up built
+    assert gc.get_freeze_count() == 0  # and it is collectable again once the app ends
 
 
 async def test_recorded_images_are_drawn_after_the_run_off_the_event_loop(

@@ -288,6 +288,7 @@ class TutorApp(App[None]):
         self._index: LessonIndex | None = None  # what the list shows before the catalog
         self.first_paint_at: float | None = None  # time.perf_counter() at the first paint
         self.startup_done = False  # lessons loaded, store opened, the first lesson shown
+        self._gc_frozen = False  # start-up's objects are out of the collector's sight
         self._panes_ready = False  # the panes' contents are mounted (right after the first paint)
         self._wanted: str | Path | None = None  # a lesson or broken file chosen before that
         # An explicit lang wins; without one, the language saved by the last toggle, else en.
@@ -457,6 +458,7 @@ class TutorApp(App[None]):
         # The young generations first, so little of the start-up's garbage is kept for good.
         gc.collect(1)
         gc.freeze()
+        self._gc_frozen = True
         self.startup_done = True
         self.store_pending = max(0, self.store_pending - 1)
 
@@ -1554,6 +1556,9 @@ class TutorApp(App[None]):
             self._restore_signals()
         if self._owns_store and self.store is not None:
             self.store.close()
+        if self._gc_frozen:  # collectable again: another app may start in this process (tests)
+            gc.unfreeze()
+            self._gc_frozen = False
 
     async def _finish_training(self) -> None:
         """Cancel the run in progress and wait (bounded) until it has been stored."""
