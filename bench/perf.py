@@ -87,7 +87,7 @@ def child_startup() -> dict[str, Any]:
 def child_app(lesson_id: str, probe: str = "") -> dict[str, Any]:
     """Train ``lesson_id`` in the app. With ``probe="lag"`` a 20 ms timer measures the event
     loop's lag; without, nothing but a cheap poll runs beside the app (a Textual timer 50
-    times a second costs the UI ~1-2 % of a core, which the throughput should not pay).
+    times a second costs the UI ~1.5 % of a core, which the throughput should not pay).
 
     The run's time is the app's wall time from Run to the finished run being handled: it
     includes handing the run to the training process and relaying its events. Peak RSS is
@@ -351,11 +351,16 @@ def main() -> int:
         print("\n".join([header, "", *table(startup_table)]))
         return 0
     # Throughput and memory from runs without the lag probe; lag from runs with it.
-    modes = {"bare": (), "headless": (), "app": (), "app-probed": ("lag",)}
-    runs: dict[str, list[dict[str, Any]]] = {mode: [] for mode in modes}
+    cases = {  # name: the child's mode and its arguments
+        "bare": ("bare", args.lesson),
+        "headless": ("headless", args.lesson),
+        "app": ("app", args.lesson),
+        "app-probed": ("app", args.lesson, "lag"),
+    }
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in cases}
     for _ in range(n):  # interleaved, so drift in machine load hits every case alike
-        for mode, extra in modes.items():
-            runs[mode].append(in_child(mode.split("-")[0], args.lesson, *extra))
+        for name, child in cases.items():
+            runs[name].append(in_child(*child))
     n_train = 4000  # the offline MNIST fallback; the table says which data set ran
 
     def throughput(mode: str) -> float:

@@ -453,8 +453,8 @@ class TutorApp(App[None]):
         elif opened.error:
             self.status.set_store_note(f"Progress not saved: {opened.error}")
         # What exists now (Textual, the widgets, the catalog) lives as long as the app. Out of
-        # the garbage collector's sight, its full collections scan only what came after:
-        # ~5 ms instead of ~200 ms, which the event loop would otherwise stall for mid-run.
+        # the garbage collector's sight, its full collections scan only what came after: the
+        # event loop stalled 66-100 ms for one instead of 177-203 ms (bench/perf.md).
         # The young generations first, so little of the start-up's garbage is kept for good.
         gc.collect(1)
         gc.freeze()

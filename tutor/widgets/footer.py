@@ -24,7 +24,7 @@ def keys_shown(screen: Screen) -> Shown:
 class KeyFooter(Footer):
     """Textual's ``Footer``, minus the rebuilds that change nothing.
 
-    ``Footer`` removes and mounts all its keys (~20 widgets here) on every bindings signal:
+    ``Footer`` removes and mounts all its keys (14 widgets here) on every bindings signal:
     each focus change, each ``refresh_bindings``. Pressing Run sends several, and each
     rebuild costs the event loop tens of milliseconds that the training process (and the
     learner's keys) would rather have. Most of them show the same keys again.

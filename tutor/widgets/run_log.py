@@ -20,7 +20,7 @@ class RunLog(Log):
     is re-wrapped when the widget's width changes.
 
     Lines arrive during a run, and a ``Log`` lays out the whole screen for each write (its
-    ``virtual_size`` is a layout reactive): ~50 ms of the event loop per write on a slow
+    ``virtual_size`` is a layout reactive): 70-90 ms of the event loop per write on a slow
     machine. Here the scrollbars never come or go (the app's CSS: vertical always shown,
     horizontal never, lines are wrapped), so a write only moves the vertical scrollbar.
     """
