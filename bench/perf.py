@@ -5,20 +5,29 @@
 
 Every measurement runs in a fresh child process (this file re-invoked with a mode), so
 imports and peak RSS are those of that case alone. Prints a table and writes it to --out.
-Public tools only: time.perf_counter, resource.getrusage, Textual's App.run_test.
+Public tools only: time.perf_counter, resource.getrusage, Textual's App.run_test, and a
+pseudo-terminal (the standard pty module) for the first screen as a learner sees it.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import fcntl
 import json
 import os
 import platform
+import pty
+import re
 import resource
+import select
+import signal
 import statistics
+import struct
 import subprocess
 import sys
+import termios
 import time
 
 START = time.perf_counter()  # as close to process start as Python code gets
@@ -260,6 +269,41 @@ def startup(cold: bool) -> dict[str, Any]:
     return in_child("startup")
 
 
+_ESCAPES = re.compile(rb"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|.)")
+
+
+def terminal_startup(needle: str) -> float:
+    """Seconds from spawning ``dl-tutor`` in an 80x24 pseudo-terminal to ``needle`` (the
+    first lesson's title) in what it has drawn: the first screen as a learner sees it, with
+    the interpreter's own start and the real terminal driver included."""
+    script = Path(sys.executable).with_name("dl-tutor")
+    argv = [str(script)] if script.is_file() else [sys.executable, "-m", "tutor"]
+    env = {**child_env(), "TERM": "xterm-256color"}
+    start = time.perf_counter()
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: its terminal is 80x24 before Textual asks
+        fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+        os.chdir(ROOT)
+        os.execve(argv[0], argv, env)
+    drawn, seen = b"", None
+    try:
+        while seen is None and time.perf_counter() - start < 30:
+            if select.select([fd], [], [], 0.5)[0]:
+                drawn += os.read(fd, 1 << 16)
+                if needle.encode() in _ESCAPES.sub(b"", drawn):
+                    seen = time.perf_counter() - start
+    finally:
+        os.kill(pid, signal.SIGTERM)  # quits as q does
+        with contextlib.suppress(OSError):  # drain, so its last writes never block it
+            while select.select([fd], [], [], 5)[0] and os.read(fd, 1 << 16):
+                pass
+        os.waitpid(pid, 0)
+        os.close(fd)
+    if seen is None:
+        raise RuntimeError(f"{needle!r} never appeared in the terminal")
+    return seen
+
+
 def startup_rows(n: int) -> list[tuple[str, str, str]]:
     """Warm (index of the last start) and cold (none) start-ups, interleaved, and `list`."""
     startup(cold=True)  # writes the index and the bytecode the first warm start uses
@@ -270,14 +314,25 @@ def startup_rows(n: int) -> list[tuple[str, str, str]]:
         cold.append(startup(cold=True))
     list_seconds()  # writes the bytecode of what `list` imports beyond the app
     lists = [list_seconds() for _ in range(max(5, n))]
+    from tutor.lessons import load_catalog
+
+    first_title = load_catalog().lessons[0].lesson.title.get("en").split()[0]
+    terminal_startup(first_title)  # the entry point's bytecode
+    in_terminal = [terminal_startup(first_title) for _ in range(n)]
 
     def med(runs: list[dict[str, Any]], key: str) -> str:
         return f"{median([r[key] for r in runs]):.2f}"
 
     return [
         (
-            "first screen painted, warm / cold (s)",
+            "first screen painted (headless, `app.first_paint_at`), warm / cold (s)",
             f"{med(warm, 'seconds')} / {med(cold, 'seconds')}",
+            "≤ 0.5",
+        ),
+        (
+            "first screen in a terminal: `dl-tutor` started in an 80x24 pty until the first "
+            "lesson's title is drawn, warm (s)",
+            f"{median(in_terminal):.2f}",
             "≤ 0.5",
         ),
         (

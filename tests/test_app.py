@@ -733,8 +733,8 @@ async def test_a_catalog_given_is_listed_at_the_first_paint_and_nothing_is_loade
 
 
 async def test_keys_pressed_before_the_panes_are_filled_do_no_harm(lesson_dir: Path) -> None:
-    # The first frame has empty panes; their widgets are mounted right after it. Held here,
-    # so every key lands in that moment: tabs switch, nothing fails, a lesson chosen opens.
+    # The first frame has no panes; they are mounted right after it. Held here, so every key
+    # lands in that moment: nothing fails, a lesson chosen opens, the Lesson pane is in front.
     release = asyncio.Event()
 
     class Held(TutorApp):
@@ -748,15 +748,19 @@ async def test_keys_pressed_before_the_panes_are_filled_do_no_harm(lesson_dir: P
     app = Held(catalog=catalog)
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: app.first_paint_at is not None)
-        assert not app.query("#training") and not app.query("#lesson-text")
+        assert not app.query("#main-tabs") and not app.query("#training")
+        # Nor their styles: the first frame parses app.tcss only.
+        assert not app.stylesheet.has_source(str(tutor.app.PANES_CSS_PATH), "")
         await pilot.press("2", "3", "4", "5", "h", "b", "b", "r", "R", "ctrl+l", "ctrl+l", "1")
         await pilot.press("l", "home", "down", "enter")  # the second lesson, given: not opened yet
+        await pilot.press("3")
         await pilot.pause()
         assert app.current is None and not app.startup_done
-        assert app.query_one("#main-tabs", TabbedContent).active == "pane-lesson"
         release.set()
         await started(pilot)
         assert app.current is not None and app.current.id == catalog.lessons[1].id
+        assert app.query_one("#main-tabs", TabbedContent).active == "pane-lesson"
+        assert app.stylesheet.has_source(str(tutor.app.PANES_CSS_PATH), "")
         for selector in ("#lesson-text", "#lesson-code", "#training", "#quiz", "#exercise"):
             assert app.query(selector), selector
         await pilot.press("3")

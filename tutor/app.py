@@ -41,10 +41,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import on, work
 from textual.app import App, ComposeResult, SuspendNotSupported
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal
 from textual.css.query import NoMatches
 from textual.screen import ModalScreen
-from textual.widgets import Header, Input, Static, TabbedContent, TabPane
+from textual.widgets import Header, Input, Static
 from textual.worker import Worker, WorkerState
 
 from tutor import shutdown
@@ -58,6 +58,8 @@ from tutor.widgets.status import StatusLine
 # than `import textual.app`. The rest (the other panes' widgets, the store, the trainer,
 # exercises: ~0.2-0.4 s) is imported where it is used, all of it after the first paint.
 if TYPE_CHECKING:
+    from textual.widgets import TabbedContent
+
     from tutor import events, quiz
     from tutor.bridge import ActiveRun, RunBridge, StoreLink, StoreSnapshot
     from tutor.catalog import LoadedLesson, Problem
@@ -71,6 +73,7 @@ if TYPE_CHECKING:
     from tutor.widgets.training import TrainingView
     from tutor.worker import Ready, Trainer
 
+PANES_CSS_PATH = Path(__file__).with_name("panes.tcss")  # read with the panes (_mount_panes)
 PANES = ("pane-lesson", "pane-code", "pane-train", "pane-quiz", "pane-exercise")
 _PANES_GROUP = Binding.Group("Panes", compact=True)
 
@@ -336,46 +339,35 @@ class TutorApp(App[None]):
         yield Header()
         with Horizontal(id="body"):
             yield LessonList(id="lesson-list")
-            # The panes are empty in the first frame: nothing is shown in them before the
-            # lessons are loaded anyway. _mount_panes fills them right after it is painted.
-            with TabbedContent(id="main-tabs", initial="pane-lesson"):
-                yield TabPane("1 Lesson", id="pane-lesson")
-                yield TabPane("2 Code", id="pane-code")
-                yield TabPane("3 Train", id="pane-train")
-                yield TabPane("4 Quiz", id="pane-quiz")
-                yield TabPane("5 Exercise", id="pane-exercise")
+            # No panes in the first frame: nothing is shown in them before the lessons are
+            # loaded anyway. _mount_panes adds them right after it is painted.
         yield StatusLine(id="status")
         yield KeyFooter()
 
     async def _mount_panes(self) -> None:
-        """Fill the panes with their widgets. Start-up awaits this before it shows a lesson,
-        so every widget id exists once ``startup_done`` is set."""
-        # Imported here, after the first paint: these modules (Markdown, the code editor,
-        # the charts and what they need) would add ~0.2 s to it.
-        from tutor.widgets.code_view import CodeView
-        from tutor.widgets.exercise import ExerciseView
-        from tutor.widgets.lesson_text import LessonText
-        from tutor.widgets.quiz import QuizView
-        from tutor.widgets.training import TrainingView
+        """Add the panes (``#panes``, see :mod:`tutor.widgets.panes`). Start-up awaits this
+        before it shows a lesson, so every widget id exists once ``startup_done`` is set."""
+        from tutor.widgets.panes import Panes  # not before the first paint (see the imports)
 
-        def pane(pane_id: str) -> TabPane:
-            return self.query_one(f"#{pane_id}", TabPane)
-
-        mounting = [
-            pane("pane-lesson").mount(
-                VerticalScroll(LessonText("", id="lesson-text"), id="lesson-scroll")
-            ),
-            pane("pane-code").mount(
-                Static("", id="code-path", markup=False),
-                VerticalScroll(CodeView(id="lesson-code"), id="code-scroll"),
-            ),
-            pane("pane-train").mount(TrainingView(id="training")),
-            pane("pane-quiz").mount(QuizView(id="quiz")),
-            pane("pane-exercise").mount(ExerciseView(id="exercise")),
-        ]
-        for mounted in mounting:
-            await mounted
+        # Their styles too: only they use panes.tcss, so the first frame need not parse it.
+        if not self.stylesheet.has_source(str(PANES_CSS_PATH), ""):
+            self.stylesheet.read(PANES_CSS_PATH)
+        await self.query_one("#body").mount(Panes(id="panes"))
         self._panes_ready = True
+
+    def _show_pane(self, pane: str) -> None:
+        """Bring pane ``pane`` (a ``#pane-*`` id) to the front, once there are panes."""
+        if self._panes_ready:
+            self._tabs.active = pane
+
+    def _active_pane(self) -> str:
+        return self._tabs.active if self._panes_ready else "pane-lesson"
+
+    @property
+    def _tabs(self) -> TabbedContent:
+        from textual.widgets import TabbedContent
+
+        return self.query_one("#main-tabs", TabbedContent)
 
     async def on_mount(self) -> None:
         # Closing the terminal (SIGHUP) or `kill` (SIGTERM) ends the app like q does.
@@ -704,7 +696,7 @@ class TutorApp(App[None]):
             self.say("Loading lessons…")
             return
         await self.open_lesson(loaded)
-        self.query_one(TabbedContent).active = "pane-lesson"
+        self._show_pane("pane-lesson")
 
     @on(LessonList.BrokenFileChosen)
     async def _broken_chosen(self, message: LessonList.BrokenFileChosen) -> None:
@@ -717,7 +709,7 @@ class TutorApp(App[None]):
 
     async def _show_broken(self, file: Path, problems: Sequence[Problem]) -> None:
         await self._show_nothing(problems_markdown(file, problems), str(file))
-        self.query_one(TabbedContent).active = "pane-lesson"
+        self._show_pane("pane-lesson")
         n = len(problems)
         first = problems[0] if problems else ""
         self.say(f"{n} problem{'s' if n != 1 else ''} in {file.name}: {first}", "error")
@@ -744,7 +736,7 @@ class TutorApp(App[None]):
         failures = self.training.validate_params()
         if failures:
             name, message = failures[0]
-            self.query_one(TabbedContent).active = "pane-train"
+            self._show_pane("pane-train")
             self.query_one(f"#param-{name}").focus()
             raise ValueError(message)
         params = resolve_params(loaded, self.training.param_values())
@@ -765,7 +757,7 @@ class TutorApp(App[None]):
         loaded = run.loaded
         self.training.begin_run(run.params)
         self.query_one(LessonList).mark_running(loaded.id)
-        self.query_one(TabbedContent).active = "pane-train"
+        self._show_pane("pane-train")
         self.training.focus()  # so arrows/PageDown scroll the curves and s stops at once
         mine = " with your code" if run.code_path else ""
         self.say(f"Running {lesson_label(loaded, self.lang)}{mine}… (s stops)")
@@ -1402,7 +1394,7 @@ class TutorApp(App[None]):
         self.say(f"Stopping {lesson_label(run.loaded, self.lang)}…", "warning")
 
     def action_show_pane(self, pane: str) -> None:
-        self.query_one(TabbedContent).active = pane
+        self._show_pane(pane)
         self._focus_pane(pane)
 
     def _focus_pane(self, pane: str) -> None:
@@ -1420,7 +1412,7 @@ class TutorApp(App[None]):
         lessons = self.query_one(LessonList)
         lessons.display = not lessons.display
         if not lessons.display:
-            self._focus_pane(self.query_one(TabbedContent).active)
+            self._focus_pane(self._active_pane())
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # A dialog is answered first: the app's keys (r, R, 1-4, …) wait; quitting works.
@@ -1449,11 +1441,11 @@ class TutorApp(App[None]):
 
     def action_leave_input(self) -> None:
         """Escape from an input to its pane, where the single-key bindings work again."""
-        self._focus_pane(self.query_one(TabbedContent).active)
+        self._focus_pane(self._active_pane())
 
     def action_focus_runs(self) -> None:
         """Show the Train pane with the runs table focused (arrows, enter/space)."""
-        self.query_one(TabbedContent).active = "pane-train"
+        self._show_pane("pane-train")
         if not self._panes_ready:  # no table yet (nor a lesson whose runs it would list)
             return
         from tutor.widgets.runs_table import RunsTable
