@@ -32,6 +32,7 @@ from tutor.lesson_index import load_catalog_indexed
 from tutor.lessons import load_catalog
 from tutor.widgets import CodeView, KeyFooter, LiveChart, RunLog, StatusLine, TrainingView
 from tutor.widgets.footer import keys_shown
+from tutor.widgets.lesson_list import lesson_label
 
 pytestmark = pytest.mark.usefixtures("tutor_env")
 
@@ -392,7 +393,11 @@ async def test_status_says_loading_pytorch_until_the_preload_is_done(app: TutorA
         await app.workers.wait_for_complete()
         await until(pilot, lambda: app.torch_ready)
         assert "loading PyTorch" not in text_of(app, "#status")
-        assert app.device_label == "cpu" and app.title.endswith("· cpu")  # the header says
+        assert app.device_label == "cpu" and app.title.endswith("· cpu")
+        # The title bar says it, and which lesson is open.
+        assert app.current is not None
+        title_bar = text_of(app, "#title-bar")
+        assert "dl-tutor · cpu" in title_bar and lesson_label(app.current, "en") in title_bar
 
 
 async def test_quit_during_a_run_cancels_it(app: TutorApp) -> None:

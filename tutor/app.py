@@ -44,7 +44,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.css.query import NoMatches
 from textual.screen import ModalScreen
-from textual.widgets import Header, Input, Static
+from textual.widgets import Input, Static
 from textual.worker import Worker, WorkerState
 
 from tutor import shutdown
@@ -53,6 +53,7 @@ from tutor.lesson_index import LANGUAGES, LessonIndex, load_catalog_indexed, rea
 from tutor.widgets.footer import KeyFooter
 from tutor.widgets.lesson_list import LessonList, lesson_label
 from tutor.widgets.status import StatusLine
+from tutor.widgets.title_bar import TitleBar
 
 # Only what the first screen needs is imported above: `import tutor.app` costs little more
 # than `import textual.app`. The rest (the other panes' widgets, the store, the trainer,
@@ -336,7 +337,7 @@ class TutorApp(App[None]):
     # -- layout -----------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar(id="title-bar")
         with Horizontal(id="body"):
             yield LessonList(id="lesson-list")
             # No panes in the first frame: nothing is shown in them before the lessons are

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from tutor.widgets.run_log import RunLog
     from tutor.widgets.runs_table import RunsTable
     from tutor.widgets.status import StatusLine
+    from tutor.widgets.title_bar import TitleBar
     from tutor.widgets.training import TrainingView
 
 _MODULES = {
@@ -36,6 +37,7 @@ _MODULES = {
     "RunLog": "run_log",
     "RunsTable": "runs_table",
     "StatusLine": "status",
+    "TitleBar": "title_bar",
     "TrainingView": "training",
 }
 
@@ -51,6 +53,7 @@ __all__ = [
     "RunLog",
     "RunsTable",
     "StatusLine",
+    "TitleBar",
     "TrainingView",
 ]
 
