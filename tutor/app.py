@@ -3,9 +3,9 @@
 The app process never imports torch: lessons train in a child process
 (:mod:`tutor.worker`), so start-up stays fast and neither the UI nor the training
 slows the other. Nor pydantic or YAML: the first screen lists the lessons from a cached
-index (:mod:`tutor.lesson_index`), with the panes still empty; right after it is painted
-(``_first_paint``) the panes get their widgets while lessons are loaded and the progress
-store opened on a worker thread. Then a spare training process starts and imports torch,
+index (:mod:`tutor.lesson_index`), without the panes; right after it is painted
+(``_first_paint``) the panes are added while lessons are loaded and the progress store
+opened on a worker thread. Then a spare training process starts and imports torch,
 so the first Run does not wait for it.
 
 The app owns the session state (which lesson is open, the run in progress, each
@@ -293,7 +293,7 @@ class TutorApp(App[None]):
         self.first_paint_at: float | None = None  # time.perf_counter() at the first paint
         self.startup_done = False  # lessons loaded, store opened, the first lesson shown
         self._gc_frozen = False  # start-up's objects are out of the collector's sight
-        self._panes_ready = False  # the panes' contents are mounted (right after the first paint)
+        self._panes_ready = False  # the panes are mounted (right after the first paint)
         self._wanted: str | Path | None = None  # a lesson or broken file chosen before that
         # An explicit lang wins; without one, the language saved by the last toggle, else en.
         self.lang = lang if lang in LANGUAGES else "en"
@@ -351,8 +351,7 @@ class TutorApp(App[None]):
         from tutor.widgets.panes import Panes  # not before the first paint (see the imports)
 
         # Their styles too: only they use panes.tcss, so the first frame need not parse it.
-        if not self.stylesheet.has_source(str(PANES_CSS_PATH), ""):
-            self.stylesheet.read(PANES_CSS_PATH)
+        self.stylesheet.read(PANES_CSS_PATH)
         await self.query_one("#body").mount(Panes(id="panes"))
         self._panes_ready = True
 
@@ -392,7 +391,7 @@ class TutorApp(App[None]):
         self.call_after_refresh(self._first_paint)
 
     def _first_paint(self) -> None:
-        """The first screen is painted: fill the panes, load lessons and open the store;
+        """The first screen is painted: add the panes, load lessons and open the store;
         meanwhile a spare training process imports PyTorch (another process: it slows
         neither)."""
         self.first_paint_at = time.perf_counter()
@@ -1400,7 +1399,7 @@ class TutorApp(App[None]):
 
     def _focus_pane(self, pane: str) -> None:
         """Focus what the pane scrolls. Nothing to focus in the moment after the first paint,
-        before the panes' contents are mounted (_mount_panes)."""
+        before the panes are mounted (_mount_panes)."""
         if self._panes_ready:
             self.query_one(_PANE_FOCUS.get(pane, "#training")).focus()
 

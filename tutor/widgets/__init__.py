@@ -1,8 +1,9 @@
 """The app's widgets. They display and collect input; training and grading live elsewhere.
 
 Each widget is imported from its own module on first use (``from tutor.widgets import X``
-works as usual): the first screen needs only the lesson list and the status line, and the
-other panes' modules (charts, the code editor, Markdown) cost ~0.2 s to import.
+works as usual): the first screen needs only the title bar, the lesson list, the status
+line and the footer, and the panes' modules (charts, the code editor, Markdown) cost ~0.2 s
+to import.
 """
 
 from __future__ import annotations
