@@ -60,13 +60,13 @@ def percentiles(lags: list[float]) -> dict[str, float]:
 def child_startup() -> dict[str, Any]:
     """Time from interpreter start to the first painted screen (``app.first_paint_at``);
     was torch imported by then? And until the first lesson is shown (``startup_done``)."""
-    import tutor.app
-    from tutor.app import TutorApp
+    import tutor.ui.app
+    from tutor.ui.app import TutorApp
 
     seen: dict[str, Any] = {}
 
     class App(TutorApp):
-        CSS_PATH = str(Path(tutor.app.__file__).with_name("app.tcss"))  # else relative to here
+        CSS_PATH = str(Path(tutor.ui.app.__file__).with_name("app.tcss"))  # else relative to here
 
         def _first_paint(self) -> None:
             seen["torch"] = "torch" in sys.modules
@@ -103,7 +103,7 @@ def child_app(lesson_id: str, probe: str = "") -> dict[str, Any]:
     this process's plus its largest child's (the training process): an upper bound of the
     two together.
     """
-    from tutor.app import TutorApp
+    from tutor.ui.app import TutorApp
 
     period = 0.02
 
@@ -184,8 +184,8 @@ class BareContext:
     def __init__(self, params: dict[str, Any]) -> None:
         import torch
 
-        from tutor.context import Params
-        from tutor.data import Datasets
+        from tutor.training.context import Params
+        from tutor.training.data import Datasets
 
         self.params = Params(params)
         self.device = torch.device("cpu")
@@ -206,8 +206,8 @@ class BareContext:
 
 
 def child_bare(lesson_id: str) -> dict[str, Any]:
-    from tutor.lessons import load_catalog
-    from tutor.runner import load_module, seed_everything
+    from tutor.lesson.loader import load_catalog
+    from tutor.training.runner import load_module, seed_everything
 
     loaded = load_catalog().get(lesson_id)
     params = loaded.lesson.defaults()
@@ -314,7 +314,7 @@ def startup_rows(n: int) -> list[tuple[str, str, str]]:
         cold.append(startup(cold=True))
     list_seconds()  # writes the bytecode of what `list` imports beyond the app
     lists = [list_seconds() for _ in range(max(5, n))]
-    from tutor.lessons import load_catalog
+    from tutor.lesson.loader import load_catalog
 
     first_title = load_catalog().lessons[0].lesson.title.get("en").split()[0]
     terminal_startup(first_title)  # the entry point's bytecode

@@ -23,16 +23,16 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Markdown, OptionList, Static, TabbedContent
 from textual.widgets._footer import FooterKey
 
-import tutor.app
-import tutor.widgets.training
+import tutor.ui.app
+import tutor.ui.widgets.training
 from tutor import events, quiz
-from tutor.app import TutorApp
-from tutor.bridge import RunBridge
-from tutor.lesson_index import load_catalog_indexed
-from tutor.lessons import load_catalog
-from tutor.widgets import CodeView, KeyFooter, LiveChart, RunLog, StatusLine, TrainingView
-from tutor.widgets.footer import keys_shown
-from tutor.widgets.lesson_list import lesson_label
+from tutor.lesson.index import load_catalog_indexed
+from tutor.lesson.loader import load_catalog
+from tutor.ui.app import TutorApp
+from tutor.ui.bridge import RunBridge
+from tutor.ui.widgets import CodeView, KeyFooter, LiveChart, RunLog, StatusLine, TrainingView
+from tutor.ui.widgets.footer import keys_shown
+from tutor.ui.widgets.lesson_list import lesson_label
 
 pytestmark = pytest.mark.usefixtures("tutor_env")
 
@@ -208,7 +208,7 @@ async def type_into(pilot: Pilot[None], selector: str, text: str) -> None:
 
 def test_importing_the_app_does_not_import_torch() -> None:
     code = (
-        "import importlib,sys; importlib.import_module('tutor.app'); print('torch' in sys.modules)"
+        "import importlib,sys; importlib.import_module('tutor.ui.app'); print('torch' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
@@ -378,7 +378,7 @@ async def test_a_crash_outside_the_lesson_is_reported_and_the_app_lives_on(
     async with app.run_test(size=(80, 24)) as pilot:
         await started(pilot)
         with monkeypatch.context() as patch:
-            patch.setattr("tutor.worker.Trainer.run", broken_runner)
+            patch.setattr("tutor.training.process.Trainer.run", broken_runner)
             await pilot.press("r")
             await app.workers.wait_for_complete()
             await until(pilot, lambda: "internal error" in text_of(app, "#status"))
@@ -524,13 +524,13 @@ async def test_recorded_images_are_drawn_after_the_run_off_the_event_loop(
     write_lesson(tmp_path, "images", 1, IMAGES_CODE)
     app = TutorApp([tmp_path], builtin=False)
     drawn_on: list[str] = []
-    draw = tutor.widgets.training.draw_images
+    draw = tutor.ui.widgets.training.draw_images
 
     def spy(*args: Any) -> Text:
         drawn_on.append(threading.current_thread().name)
         return draw(*args)
 
-    monkeypatch.setattr(tutor.widgets.training, "draw_images", spy)
+    monkeypatch.setattr(tutor.ui.widgets.training, "draw_images", spy)
     async with app.run_test(size=(100, 40)) as pilot:
         await started(pilot)
         await pilot.press("r")
@@ -633,7 +633,7 @@ async def test_torch_loading_after_the_app_closed_is_ignored(tmp_path: Path) -> 
     app = TutorApp([LESSON_01], builtin=False, store=store)
     async with app.run_test(size=(80, 24)):
         pass
-    from tutor.worker import Ready
+    from tutor.training.process import Ready
 
     ready = Ready(1, "2.x", "cpu")
     worker = SimpleNamespace(group="preload", name="_preload_torch", error=None, result=ready)
@@ -650,13 +650,13 @@ async def test_torch_loading_after_the_app_closed_is_ignored(tmp_path: Path) -> 
 def gate(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
     """Holds the app's lesson loading (which starts after the first paint) until set."""
     release = threading.Event()
-    real = tutor.app.load_catalog_indexed
+    real = tutor.ui.app.load_catalog_indexed
 
     def held(*args: Any, **kwargs: Any) -> Any:
         assert release.wait(SAFETY_SECONDS)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(tutor.app, "load_catalog_indexed", held)
+    monkeypatch.setattr(tutor.ui.app, "load_catalog_indexed", held)
     return release
 
 
@@ -717,12 +717,12 @@ async def test_a_catalog_given_is_listed_at_the_first_paint_and_nothing_is_loade
     def no_loading(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("a catalog was given: nothing to load")
 
-    monkeypatch.setattr(tutor.app, "load_catalog_indexed", no_loading)
+    monkeypatch.setattr(tutor.ui.app, "load_catalog_indexed", no_loading)
     catalog = load_catalog([LESSON_01, lesson_dir], builtin=False)
     painted: list[list[str]] = []
 
     class Watched(TutorApp):
-        CSS_PATH = str(Path(tutor.app.__file__).with_name("app.tcss"))
+        CSS_PATH = str(Path(tutor.ui.app.__file__).with_name("app.tcss"))
 
         def _first_paint(self) -> None:
             painted.append(listed(self))
@@ -743,7 +743,7 @@ async def test_keys_pressed_before_the_panes_are_filled_do_no_harm(lesson_dir: P
     release = asyncio.Event()
 
     class Held(TutorApp):
-        CSS_PATH = str(Path(tutor.app.__file__).with_name("app.tcss"))
+        CSS_PATH = str(Path(tutor.ui.app.__file__).with_name("app.tcss"))
 
         async def _mount_panes(self) -> None:
             await release.wait()
@@ -755,7 +755,7 @@ async def test_keys_pressed_before_the_panes_are_filled_do_no_harm(lesson_dir: P
         await until(pilot, lambda: app.first_paint_at is not None)
         assert not app.query("#main-tabs") and not app.query("#training")
         # Nor their styles: the first frame parses app.tcss only.
-        assert not app.stylesheet.has_source(str(tutor.app.PANES_CSS_PATH), "")
+        assert not app.stylesheet.has_source(str(tutor.ui.app.PANES_CSS_PATH), "")
         await pilot.press("2", "3", "4", "5", "h", "b", "b", "r", "R", "ctrl+l", "ctrl+l", "1")
         await pilot.press("l", "home", "down", "enter")  # the second lesson, given: not opened yet
         await pilot.press("3")
@@ -765,7 +765,7 @@ async def test_keys_pressed_before_the_panes_are_filled_do_no_harm(lesson_dir: P
         await started(pilot)
         assert app.current is not None and app.current.id == catalog.lessons[1].id
         assert app.query_one("#main-tabs", TabbedContent).active == "pane-lesson"
-        assert app.stylesheet.has_source(str(tutor.app.PANES_CSS_PATH), "")
+        assert app.stylesheet.has_source(str(tutor.ui.app.PANES_CSS_PATH), "")
         for selector in ("#lesson-text", "#lesson-code", "#training", "#quiz", "#exercise"):
             assert app.query(selector), selector
         await pilot.press("3")

@@ -21,12 +21,12 @@ from textual.pilot import Pilot
 from textual.widgets import TextArea
 
 from tutor import exercises
-from tutor.app import TutorApp
-from tutor.bridge import ActiveRun
-from tutor.lessons import LoadedLesson, load_lesson
+from tutor.lesson.loader import LoadedLesson, load_lesson
 from tutor.progress import ProgressStore, hint_key
-from tutor.widgets import ConfirmScreen, ExerciseView
-from tutor.widgets import exercise as exercise_widget
+from tutor.ui.app import TutorApp
+from tutor.ui.bridge import ActiveRun
+from tutor.ui.widgets import ConfirmScreen, ExerciseView
+from tutor.ui.widgets import exercise as exercise_widget
 
 pytestmark = pytest.mark.usefixtures("tutor_env")
 

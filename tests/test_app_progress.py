@@ -31,12 +31,12 @@ from textual.pilot import Pilot
 from textual.widgets import OptionList, Static
 
 from tutor import quiz
-from tutor.app import TutorApp
+from tutor.lesson.schema import Question
 from tutor.progress import ProgressStore
-from tutor.schema import Question
-from tutor.widgets import ConfirmScreen, LessonList, LiveChart, RunsTable
-from tutor.widgets.chart import ChartSeries, OverlaySeries, render_plot, use_log_scale
-from tutor.widgets.runs_table import changed_params, format_when
+from tutor.ui.app import TutorApp
+from tutor.ui.widgets import ConfirmScreen, LessonList, LiveChart, RunsTable
+from tutor.ui.widgets.chart import ChartSeries, OverlaySeries, render_plot, use_log_scale
+from tutor.ui.widgets.runs_table import changed_params, format_when
 
 pytestmark = pytest.mark.usefixtures("tutor_env")
 

@@ -7,7 +7,7 @@ import math
 import pytest
 from textual.app import App, ComposeResult
 
-from tutor.widgets.chart import ChartSeries, LiveChart, decimate, render_plot
+from tutor.ui.widgets.chart import ChartSeries, LiveChart, decimate, render_plot
 
 
 def make_chart() -> LiveChart:

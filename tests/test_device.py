@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tutor.device import DeviceUnavailable, describe, pick, resolve
+from tutor.training.device import DeviceUnavailable, describe, pick, resolve
 
 
 @pytest.mark.parametrize(
@@ -39,7 +39,7 @@ def test_prepare_enables_cudnn_benchmark_only_for_cuda(monkeypatch: pytest.Monke
 
     import torch
 
-    from tutor.device import prepare
+    from tutor.training.device import prepare
 
     monkeypatch.setattr(torch.backends.cudnn, "benchmark", False)
     prepare(SimpleNamespace(type="cpu"))
@@ -55,7 +55,7 @@ def test_live_description_names_a_gpu_and_its_memory_and_is_empty_on_the_cpu(
 
     import torch
 
-    from tutor.device import live_description
+    from tutor.training.device import live_description
 
     assert live_description(torch.device("cpu")) == ""
     props = SimpleNamespace(name="Fake GPU", total_memory=8 * 2**30)
@@ -71,14 +71,14 @@ def test_progress_carries_the_gpu_description_only_on_a_gpu(
     import torch
 
     from tutor import events
-    from tutor.context import RunContext
+    from tutor.training.context import RunContext
 
     seen: list[events.Progress] = []
     ctx = RunContext({"epochs": 1}, torch.device("cpu"), seen.append)
     ctx.report_step(loss=1.0)
     ctx.finish()
     assert seen and seen[-1].device_info == ""
-    monkeypatch.setattr("tutor.device.live_description", lambda device: "cuda:0 (G, 1.0/8.0 GiB)")
+    monkeypatch.setattr("tutor.training.device.live_description", lambda device: "cuda:0 (G, 1.0/8.0 GiB)")
     ctx.report_step(loss=1.0)
     ctx.finish()
     assert seen[-1].device_info == "cuda:0 (G, 1.0/8.0 GiB)"

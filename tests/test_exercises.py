@@ -17,8 +17,8 @@ from helpers import MINIMAL_YAML, write_lesson
 
 from tutor import exercises
 from tutor.exercises import ExerciseResult, SpecError, parse_spec
-from tutor.lessons import LessonError, LoadedLesson, load_catalog, load_lesson
-from tutor.runner import run_lesson
+from tutor.lesson.loader import LessonError, LoadedLesson, load_catalog, load_lesson
+from tutor.training.runner import run_lesson
 
 CATALOG = load_catalog()
 WITH_EXERCISES = {x.id: x for x in CATALOG.lessons if x.lesson.exercises}

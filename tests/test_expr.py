@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tutor.expr import ExprError, compile_expr, evaluate, names_in
+from tutor.lesson.expr import ExprError, compile_expr, evaluate, names_in
 
 
 def test_elementwise_arithmetic_over_recorded_lists() -> None:

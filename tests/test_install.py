@@ -49,7 +49,7 @@ def _shipped_files() -> list[str]:
 
 def _expected_ids() -> set[str]:
     """Ids of the lessons that load from the checkout (a lesson being written may not yet)."""
-    from tutor.lessons import load_catalog
+    from tutor.lesson.loader import load_catalog
 
     return {x.id for x in load_catalog([LESSONS], builtin=False).lessons}
 
@@ -70,7 +70,7 @@ def test_wheel_contains_every_lesson_file(wheel: Path) -> None:
         assert f"tutor/_lessons/{name}/lesson.yaml" in names
     missing = [f for f in _shipped_files() if f"tutor/_lessons/{f}" not in names]
     assert not missing, f"lesson files left out of the wheel: {missing}"
-    assert "tutor/cli.py" in names and "tutor/__main__.py" in names
+    assert "tutor/cli/__init__.py" in names and "tutor/__main__.py" in names
 
 
 def test_installed_wheel_lists_the_builtin_lessons(wheel: Path, tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""The cached lesson index the app paints its first screen from (tutor.lesson_index).
+"""The cached lesson index the app paints its first screen from (tutor.lesson.index).
 
 It must never list what a full load would not: any change to a lesson file, a code file a
 lesson names, the set of files or the dl-tutor version makes it unusable (None), and a
@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from helpers import MINIMAL_CODE, write_lesson
 
-import tutor.lesson_index as lesson_index
-from tutor.lesson_index import LessonIndex, index_path, load_catalog_indexed, read_index
-from tutor.lessons import load_catalog
+import tutor.lesson.index as lesson_index
+from tutor.lesson.index import LessonIndex, index_path, load_catalog_indexed, read_index
+from tutor.lesson.loader import load_catalog
 
 pytestmark = pytest.mark.usefixtures("tutor_env")
 
@@ -156,7 +156,7 @@ def test_importing_the_index_needs_neither_pydantic_nor_yaml() -> None:
     import sys
 
     code = (
-        "import sys, tutor.app, tutor.lesson_index; heavy = ('pydantic', 'yaml', 'torch'); "
+        "import sys, tutor.ui.app, tutor.lesson.index; heavy = ('pydantic', 'yaml', 'torch'); "
         "print(sorted(m for m in heavy if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

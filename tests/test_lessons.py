@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from tutor import quiz
-from tutor.lessons import LoadedLesson, load_catalog
-from tutor.runner import run_lesson
+from tutor.lesson.loader import LoadedLesson, load_catalog
+from tutor.training.runner import run_lesson
 
 CATALOG = load_catalog()
 LESSONS = {x.id: x for x in CATALOG.lessons}

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from helpers import MINIMAL_YAML, write_lesson
 
-from tutor.lessons import LessonError, load_catalog, load_files, load_lesson
+from tutor.lesson.loader import LessonError, load_catalog, load_files, load_lesson
 
 
 def problems_for(path: Path) -> list[str]:

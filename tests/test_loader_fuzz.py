@@ -9,7 +9,7 @@ from helpers import MINIMAL_CODE, MINIMAL_YAML
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tutor.lessons import LessonError, LoadedLesson, load_lesson
+from tutor.lesson.loader import LessonError, LoadedLesson, load_lesson
 
 GOOD = MINIMAL_YAML.format(id="fuzz").encode()
 

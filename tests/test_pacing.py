@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tutor.pacing import FASTEST, IDLE, SLOWEST, Pacer
+from tutor.ui.pacing import FASTEST, IDLE, SLOWEST, Pacer
 
 
 def settle(pacer: Pacer, cost_per_update: float, cost_per_second: float = 0.0) -> float:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tutor.lesson.schema import Check, Question
 from tutor.quiz import AnswerError, evaluate_checks, grade, parse_choice, parse_number, parse_shape
-from tutor.schema import Check, Question
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,8 @@ import pytest
 from helpers import BARE_YAML, MINIMAL_YAML, write_lesson
 
 from tutor import events
-from tutor.lessons import load_catalog, load_lesson
-from tutor.runner import resolve_params, run_lesson
+from tutor.lesson.loader import load_catalog, load_lesson
+from tutor.training.runner import resolve_params, run_lesson
 
 
 @pytest.fixture(autouse=True)

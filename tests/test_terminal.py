@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from ptyapp import PtyApp, session_processes, wait_until
 
-from tutor import shutdown
 from tutor.progress import ProgressStore
+from tutor.ui import shutdown
 
 pytestmark = pytest.mark.pty
 
@@ -157,7 +157,7 @@ def test_a_stuck_lesson_step_is_killed_and_the_run_still_stored(
     start, tmp_path: Path, how: str
 ) -> None:  # type: ignore[no-untyped-def]
     """A step that never returns cannot see Stop; its training process is killed after the
-    grace time (tutor.worker.CANCEL_GRACE_SECONDS), so the app neither hangs nor needs the
+    grace time (tutor.training.process.CANCEL_GRACE_SECONDS), so the app neither hangs nor needs the
     forced exit, and the run is stored as cancelled with what it had reported."""
     app = start(SLOW_LESSON_STUCK="1")
     start_training(app, tmp_path)

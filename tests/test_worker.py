@@ -19,9 +19,9 @@ import pytest
 from helpers import BARE_YAML, write_lesson
 
 from tutor import events
-from tutor.lessons import load_lesson
-from tutor.runner import run_lesson
-from tutor.worker import Trainer, TrainingProcess
+from tutor.lesson.loader import load_lesson
+from tutor.training.process import Trainer, TrainingProcess
+from tutor.training.runner import run_lesson
 
 # Reports a step every few ms until Stop (the deadline only stops a broken test).
 SLOW_CODE = """
@@ -151,7 +151,7 @@ def test_a_killed_training_process_is_a_failed_run_that_says_so(tmp_path: Path) 
     proc = TrainingProcess()
     try:
         assert proc.wait_ready() is not None
-        from tutor.worker import RunRequest
+        from tutor.training.process import RunRequest
 
         killed = threading.Event()
 
@@ -182,8 +182,8 @@ def test_the_app_process_never_imports_torch(tmp_path: Path) -> None:
     code = textwrap.dedent(f"""
         import sys
         from pathlib import Path
-        from tutor.lessons import load_lesson
-        from tutor.worker import Trainer
+        from tutor.lesson.loader import load_lesson
+        from tutor.training.process import Trainer
         t = Trainer()
         assert t.wait_ready() is not None
         r = t.run(load_lesson(Path({str(path)!r})), device="cpu")
@@ -203,8 +203,8 @@ def test_an_orphaned_training_process_exits_by_itself(tmp_path: Path) -> None:
         import sys
         from pathlib import Path
         from tutor import events
-        from tutor.lessons import load_lesson
-        from tutor.worker import Trainer
+        from tutor.lesson.loader import load_lesson
+        from tutor.training.process import Trainer
         t = Trainer()
         proc = t.warm()
         def sink(event):

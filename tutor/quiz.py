@@ -1,6 +1,6 @@
 """Grading: parse a learner's answer, compare it with what the run produced.
 
-Expected answers are expressions over a run's values (see :mod:`tutor.expr`),
+Expected answers are expressions over a run's values (see :mod:`tutor.lesson.expr`),
 so nothing here knows a lesson's numbers. Plain Python; no Textual, no torch.
 """
 
@@ -12,11 +12,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from tutor import expr
 from tutor.events import CheckResult, RunResult
+from tutor.lesson import expr
 
 if TYPE_CHECKING:  # pydantic's models cost ~0.25 s to import: not before the app's first screen
-    from tutor.schema import Check, Question
+    from tutor.lesson.schema import Check, Question
 
 VerdictStatus = Literal["correct", "wrong", "needs-run", "invalid"]
 

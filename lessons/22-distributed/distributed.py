@@ -55,7 +55,7 @@ def load_mnist_sets():
     """MNIST train/test sets for a worker (no ctx here): the tutor's loader, with its
     offline fallback, or plain torchvision when this file runs outside the tutor."""
     try:
-        from tutor.data import load_mnist
+        from tutor.training.data import load_mnist
     except ImportError:
         from torchvision import datasets, transforms
 

@@ -19,7 +19,7 @@ from pydantic import (
     model_validator,
 )
 
-from tutor import expr
+from tutor.lesson import expr
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"

@@ -5,7 +5,7 @@ calls, so the UI's event loop lagged (p95 36–79 ms) and drawing the UI slowed 
 0.44–0.55× a plain script. A child process trains at full speed and the app only handles
 a few small messages a second.
 
-The parent spawns ``python -m tutor.worker FD`` *before* it is needed (it imports torch,
+The parent spawns ``python -m tutor.training.process FD`` *before* it is needed (it imports torch,
 which takes seconds, then says it is ready), so pressing Run does not wait for the import.
 One process serves one run and exits: no state leaks from one run into the next.
 
@@ -21,7 +21,7 @@ program:
 
 The lesson's own output (``print``, warnings) arrives on the child's stdout/stderr and
 becomes ``LogLine`` events. No Textual here: the app calls :meth:`Trainer.run` from a thread
-worker, with the same arguments as :func:`tutor.runner.run_lesson`.
+worker, with the same arguments as :func:`tutor.training.runner.run_lesson`.
 """
 
 from __future__ import annotations
@@ -42,9 +42,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from tutor import events
-from tutor.catalog import LoadedLesson
 from tutor.events import Event, RunResult, Sink, Status
-from tutor.runner import default_dataset
+from tutor.lesson.catalog import LoadedLesson
+from tutor.training.runner import default_dataset
 
 CANCEL = b"c"
 # After Stop, a lesson gets this long to reach its next report_step before its process is
@@ -114,7 +114,7 @@ def _read_exactly(stream: IO[bytes], n: int) -> bytes | None:
 
 def _child_env() -> dict[str, str]:
     env = dict(os.environ)
-    package_root = str(Path(__file__).resolve().parent.parent)
+    package_root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
     env["PYTHONUNBUFFERED"] = "1"  # a lesson's print() shows up as it happens
     env["PYTHONIOENCODING"] = "utf-8"
@@ -132,7 +132,7 @@ class TrainingProcess:
         read_fd, write_fd = os.pipe()
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "tutor.worker", str(write_fd), device],
+                [sys.executable, "-m", "tutor.training.process", str(write_fd), device],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
@@ -406,7 +406,7 @@ class Trainer:
         threads: int | None = None,
         lang: str = "en",
     ) -> RunResult:
-        """Like :func:`tutor.runner.run_lesson`, in the spare process."""
+        """Like :func:`tutor.training.runner.run_lesson`, in the spare process."""
         with self._lock:
             if self._closed:
                 raise RuntimeError("the trainer is closed")
@@ -473,9 +473,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         import torch
 
-        from tutor import device as devices
-        from tutor import schema  # noqa: F401 - the request's lesson unpickles into it (~0.2 s)
-        from tutor.runner import run_lesson
+        from tutor.lesson import schema  # noqa: F401 - the request's lesson unpickles into it (~0.2 s)
+        from tutor.training import device as devices
+        from tutor.training.runner import run_lesson
 
         try:
             device = devices.describe(devices.resolve(args[1] if len(args) > 1 else "auto"))
@@ -508,8 +508,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    # Through the module's real name, so the frames' classes pickle as tutor.worker.*;
+    # Through the module's real name, so the frames' classes pickle as tutor.training.process.*;
     # os._exit skips interpreter teardown (torch's takes a while); everything is flushed.
-    from tutor import worker
+    from tutor.training import process as worker
 
     os._exit(worker.main())

@@ -19,17 +19,17 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from tutor import expr
+from tutor.lesson import expr
 
-# The types live in tutor.catalog (light: the app imports them before its first screen);
+# The types live in tutor.lesson.catalog (light: the app imports them before its first screen);
 # re-exported here, where they always were.
-from tutor.catalog import Catalog as Catalog
-from tutor.catalog import LessonError as LessonError
-from tutor.catalog import LoadedLesson as LoadedLesson
-from tutor.catalog import Problem as Problem
-from tutor.catalog import catalog_files
-from tutor.catalog import lesson_files as lesson_files
-from tutor.schema import Check, Exercise, Hyperparam, Lesson, Question, Series, Text
+from tutor.lesson.catalog import Catalog as Catalog
+from tutor.lesson.catalog import LessonError as LessonError
+from tutor.lesson.catalog import LoadedLesson as LoadedLesson
+from tutor.lesson.catalog import Problem as Problem
+from tutor.lesson.catalog import catalog_files
+from tutor.lesson.catalog import lesson_files as lesson_files
+from tutor.lesson.schema import Check, Exercise, Hyperparam, Lesson, Question, Series, Text
 
 MAX_FILE_BYTES = 256 * 1024
 MAX_NODES = 20_000  # values after alias expansion; stops "billion laughs"

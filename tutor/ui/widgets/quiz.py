@@ -19,10 +19,10 @@ from textual.widgets import Button, Input, Static
 
 from tutor.events import CheckResult
 from tutor.quiz import Verdict, option_label
-from tutor.widgets.training import format_checks
+from tutor.ui.widgets.training import format_checks
 
 if TYPE_CHECKING:  # annotations only: pydantic stays out of the app's start-up
-    from tutor.schema import Lesson, Question
+    from tutor.lesson.schema import Lesson, Question
 
 PLACEHOLDERS = {
     "shape": "a shape, e.g. (10, 2)",

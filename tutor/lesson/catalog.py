@@ -1,7 +1,7 @@
 """What a loaded set of lessons is: :class:`Catalog`, :class:`LoadedLesson`, :class:`Problem`.
 
 Light on purpose (no YAML, no pydantic): the app imports these types before its first
-screen, and loads lessons with :mod:`tutor.lessons` (which re-exports them) only after.
+screen, and loads lessons with :mod:`tutor.lesson.loader` (which re-exports them) only after.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from tutor.paths import builtin_lessons_dir
 
 if TYPE_CHECKING:
-    from tutor.schema import Lesson
+    from tutor.lesson.schema import Lesson
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from tutor import __version__
-from tutor.catalog import Catalog, Problem, catalog_files
+from tutor.lesson.catalog import Catalog, Problem, catalog_files
 from tutor.paths import builtin_lessons_dir, cache_dir
 
 INDEX_FORMAT = 1
@@ -110,8 +110,8 @@ def read_index(extra_dirs: Sequence[Path] = (), *, builtin: bool = True) -> Less
 
 
 def load_catalog_indexed(extra_dirs: Sequence[Path] = (), *, builtin: bool = True) -> Catalog:
-    """``tutor.lessons.load_catalog``, then the index refreshed for the next start."""
-    from tutor.lessons import load_files
+    """``tutor.lesson.loader.load_catalog``, then the index refreshed for the next start."""
+    from tutor.lesson.loader import load_files
 
     files = catalog_files(extra_dirs, builtin=builtin)
     before = {str(f): _stamp(f) for f in files}
@@ -164,7 +164,7 @@ def write_index(
 def _broken_code_paths(catalog: Catalog) -> set[Path]:
     """The code files broken lesson files name: a problem such as "code file not found"
     or a syntax error in it goes away when that file changes."""
-    from tutor.lessons import LessonError, read_yaml
+    from tutor.lesson.loader import LessonError, read_yaml
 
     paths = set()
     for file in catalog.broken_files:

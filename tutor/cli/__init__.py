@@ -30,11 +30,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from tutor import __version__
-from tutor.device import DEVICE_CHOICES
+from tutor.training.device import DEVICE_CHOICES
 
 if TYPE_CHECKING:
     from tutor.events import Event, RunResult
-    from tutor.lessons import Catalog, LoadedLesson, Problem
+    from tutor.lesson.loader import Catalog, LoadedLesson, Problem
 
 PROG = "dl-tutor"
 LIST_WIDTH = 80  # the table fits this when stdout is not a terminal
@@ -217,7 +217,7 @@ def _lesson_dirs(args: argparse.Namespace) -> list[Path]:
 def load_paths(paths: Iterable[Path]) -> Catalog:
     """Lesson files and directories → a Catalog. Missing paths and unexpected loader
     errors become problems naming the file, so no command ever shows a traceback."""
-    from tutor import lessons
+    from tutor.lesson import loader as lessons
 
     files, problems = _expand(paths)
     try:
@@ -229,7 +229,7 @@ def load_paths(paths: Iterable[Path]) -> Catalog:
 
 
 def _expand(paths: Iterable[Path]) -> tuple[list[Path], list[Problem]]:
-    from tutor.lessons import Problem, lesson_files
+    from tutor.lesson.loader import Problem, lesson_files
 
     files: list[Path] = []
     problems: list[Problem] = []
@@ -249,7 +249,7 @@ def _expand(paths: Iterable[Path]) -> tuple[list[Path], list[Problem]]:
 
 
 def _load_one_by_one(files: list[Path]) -> Catalog:
-    from tutor import lessons
+    from tutor.lesson import loader as lessons
 
     usable: list[Path] = []
     problems: list[Problem] = []
@@ -284,12 +284,12 @@ def _print_problems(problems: Iterable[Problem], out: TextIO) -> None:
 
 
 def _cmd_app(args: argparse.Namespace) -> int:
-    from tutor.app import TutorApp  # Textual is only imported for the app
+    from tutor.ui.app import TutorApp  # Textual is only imported for the app
 
     app = TutorApp(list(args.lessons), lang=args.lang, device=args.device or "auto")
     app.owns_process = True  # may end the process by force if shutting down gets stuck
     app.run()
-    return app.return_code or 0  # 129 / 143 after SIGHUP / SIGTERM (tutor.shutdown)
+    return app.return_code or 0  # 129 / 143 after SIGHUP / SIGTERM (tutor.ui.shutdown)
 
 
 # -- list ---------------------------------------------------------------------------------
@@ -414,7 +414,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     except ValueError as e:
         return _fail(str(e))
     device_name = args.run_device or args.device or "auto"
-    from tutor import device as devices
+    from tutor.training import device as devices
 
     try:  # up front, so an unavailable GPU is a usage error and not a failed run
         device_label = devices.describe(devices.resolve(device_name))
@@ -452,7 +452,7 @@ def run_params(
     smoke: bool = False,
 ) -> dict[str, Any]:
     """Checked hyperparameters: defaults < smoke < --set < --epochs/--seed; raises ValueError."""
-    from tutor.runner import resolve_params
+    from tutor.training.runner import resolve_params
 
     values: dict[str, Any] = dict(loaded.lesson.smoke) if smoke else {}
     for item in overrides:
@@ -478,7 +478,7 @@ def _run(
     device_label: str,
     args: argparse.Namespace,
 ) -> int:
-    from tutor.runner import run_lesson
+    from tutor.training.runner import run_lesson
 
     cancel = threading.Event()
     out = sys.stdout  # taken before any redirect: JSON and text output always go here
@@ -651,7 +651,7 @@ def ctrl_c_cancels(cancel: threading.Event, ended_by: list[int] | None = None) -
     if threading.current_thread() is not threading.main_thread():
         yield  # signal handlers can only be installed from the main thread
         return
-    from tutor import shutdown
+    from tutor.ui import shutdown
 
     def on_sigint(signum: int, frame: object) -> None:
         if cancel.is_set():
@@ -1024,7 +1024,7 @@ def render_samples(images: list[Any], captions: list[str] | None, width: int, co
 
 
 # -- exercises: check, watch, exercise, hint, solution ------------------------------------------
-# The checking itself lives in tutor/exercises.py (no Textual, torch only in its subprocess);
+# The checking itself lives in tutor/exercises/__init__.py (no Textual, torch only in its subprocess);
 # these commands find the lesson, print, and record attempts in the progress store.
 
 RESULT_MARKS = {"passed": "✓", "failed": "✗", "error": "!", "not-attempted": "○"}

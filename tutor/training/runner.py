@@ -20,10 +20,10 @@ from types import ModuleType
 from typing import Any
 
 from tutor import events, paths, quiz
-from tutor.catalog import LoadedLesson
-from tutor.context import Diverged, RunCancelled, RunContext
-from tutor.data import DatasetUnavailable
 from tutor.events import CheckResult, RunResult, Sink, Status
+from tutor.lesson.catalog import LoadedLesson
+from tutor.training.context import Diverged, RunCancelled, RunContext
+from tutor.training.data import DatasetUnavailable
 
 DIVERGED_HINT = "The loss became NaN or infinite: lower the learning rate (lr) and run again."
 
@@ -126,7 +126,7 @@ def run_lesson(
     error: str | None = None
     hint: str | None = None
     try:
-        from tutor import device as devices
+        from tutor.training import device as devices
 
         torch_device = devices.resolve(device)
         devices.prepare(torch_device)

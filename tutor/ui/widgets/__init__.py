@@ -1,6 +1,6 @@
 """The app's widgets. They display and collect input; training and grading live elsewhere.
 
-Each widget is imported from its own module on first use (``from tutor.widgets import X``
+Each widget is imported from its own module on first use (``from tutor.ui.widgets import X``
 works as usual): the first screen needs only the title bar, the lesson list, the status
 line and the footer, and the panes' modules (charts, the code editor, Markdown) cost ~0.2 s
 to import.
@@ -12,19 +12,19 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from tutor.widgets.chart import LiveChart
-    from tutor.widgets.code_view import CodeView
-    from tutor.widgets.confirm import ConfirmScreen
-    from tutor.widgets.exercise import ExerciseView
-    from tutor.widgets.footer import KeyFooter
-    from tutor.widgets.lesson_list import LessonList
-    from tutor.widgets.lesson_text import LessonText
-    from tutor.widgets.quiz import QuizView
-    from tutor.widgets.run_log import RunLog
-    from tutor.widgets.runs_table import RunsTable
-    from tutor.widgets.status import StatusLine
-    from tutor.widgets.title_bar import TitleBar
-    from tutor.widgets.training import TrainingView
+    from tutor.ui.widgets.chart import LiveChart
+    from tutor.ui.widgets.code_view import CodeView
+    from tutor.ui.widgets.confirm import ConfirmScreen
+    from tutor.ui.widgets.exercise import ExerciseView
+    from tutor.ui.widgets.footer import KeyFooter
+    from tutor.ui.widgets.lesson_list import LessonList
+    from tutor.ui.widgets.lesson_text import LessonText
+    from tutor.ui.widgets.quiz import QuizView
+    from tutor.ui.widgets.run_log import RunLog
+    from tutor.ui.widgets.runs_table import RunsTable
+    from tutor.ui.widgets.status import StatusLine
+    from tutor.ui.widgets.title_bar import TitleBar
+    from tutor.ui.widgets.training import TrainingView
 
 _MODULES = {
     "CodeView": "code_view",

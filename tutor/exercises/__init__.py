@@ -1,6 +1,6 @@
 """Exercises: functions of a lesson's code that the learner writes, checked against the lesson.
 
-A lesson lists ``exercises:`` (see :class:`tutor.schema.Exercise` and docs/exercises.md).
+A lesson lists ``exercises:`` (see :class:`tutor.lesson.schema.Exercise` and docs/exercises.md).
 The learner's copy of the code lives in the user workspace
 (``paths.data_dir() / "workspace" / <lesson id> / <code file name>``) and starts with each
 target's body replaced by a TODO that raises ``NotImplementedError``. The lesson's own file is
@@ -47,8 +47,8 @@ from typing import TYPE_CHECKING, Any, Literal, TextIO
 from tutor import paths
 
 if TYPE_CHECKING:
-    from tutor.lessons import LoadedLesson
-    from tutor.schema import Exercise
+    from tutor.lesson.loader import LoadedLesson
+    from tutor.lesson.schema import Exercise
 
 Status = Literal["passed", "failed", "error", "not-attempted"]
 STATUSES: tuple[str, ...] = ("passed", "failed", "error", "not-attempted")
@@ -672,7 +672,7 @@ def check_exercises(
 
 def _checker_env() -> dict[str, str]:
     env = dict(os.environ)
-    package_root = str(Path(__file__).resolve().parent.parent)
+    package_root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
     env.setdefault("OMP_NUM_THREADS", "1")  # tiny tensors: threads only cost start-up time
     env["PYTHONDONTWRITEBYTECODE"] = "1"
@@ -1570,7 +1570,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(1)
-    from tutor.lessons import LessonError, load_lesson
+    from tutor.lesson.loader import LessonError, load_lesson
 
     try:
         loaded = load_lesson(args.lesson)

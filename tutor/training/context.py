@@ -20,7 +20,7 @@ from tutor import events
 from tutor.events import Sink
 
 if TYPE_CHECKING:
-    from tutor.data import Datasets
+    from tutor.training.data import Datasets
 
 MAX_RECORD_ITEMS = 200_000  # recorded tensors are kept as lists; stop learners recording a dataset
 
@@ -48,7 +48,7 @@ class Params(dict):
 
 
 class RunContext:
-    # Seconds between Progress events: the app never redraws more often (tutor.pacing), and
+    # Seconds between Progress events: the app never redraws more often (tutor.ui.pacing), and
     # each event costs the training process a conversion and the app a message.
     emit_interval = 0.25
 
@@ -139,7 +139,7 @@ class RunContext:
         Kept as ``records[name]`` (``{"layers": [...], "total_params": N, ...}``) and shown
         in the app's model view.
         """
-        from tutor.modelview import summarize
+        from tutor.training.modelview import summarize
 
         self.records[name] = summarize(model, example_input)
 
@@ -151,9 +151,9 @@ class RunContext:
 
     @property
     def data(self) -> Datasets:
-        """Dataset helpers (MNIST with offline fallback, ...), see :mod:`tutor.data`."""
+        """Dataset helpers (MNIST with offline fallback, ...), see :mod:`tutor.training.data`."""
         if self._data is None:
-            from tutor.data import Datasets
+            from tutor.training.data import Datasets
 
             self._data = Datasets(self)
         return self._data
@@ -200,7 +200,7 @@ class RunContext:
         self._pending_epoch_points = {}
         self._last_emit = now
         epochs = self.params.get("epochs")
-        from tutor.device import live_description
+        from tutor.training.device import live_description
 
         self._sink(
             events.Progress(

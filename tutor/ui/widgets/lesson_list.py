@@ -14,8 +14,8 @@ from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from tutor.catalog import Catalog, LoadedLesson, Problem
-from tutor.lesson_index import IndexEntry, LessonIndex
+from tutor.lesson.catalog import Catalog, LoadedLesson, Problem
+from tutor.lesson.index import IndexEntry, LessonIndex
 
 BROKEN_PREFIX = "broken:"  # option ids of broken files; lesson ids never contain ':'
 

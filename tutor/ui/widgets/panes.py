@@ -12,11 +12,11 @@ from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static, TabbedContent, TabPane
 
-from tutor.widgets.code_view import CodeView
-from tutor.widgets.exercise import ExerciseView
-from tutor.widgets.lesson_text import LessonText
-from tutor.widgets.quiz import QuizView
-from tutor.widgets.training import TrainingView
+from tutor.ui.widgets.code_view import CodeView
+from tutor.ui.widgets.exercise import ExerciseView
+from tutor.ui.widgets.lesson_text import LessonText
+from tutor.ui.widgets.quiz import QuizView
+from tutor.ui.widgets.training import TrainingView
 
 
 class Panes(Vertical):

@@ -33,10 +33,10 @@ from typing import Any
 from textual.message_pump import MessagePump
 
 from tutor import events
-from tutor.catalog import Catalog, LoadedLesson
 from tutor.events import Event
+from tutor.lesson.catalog import Catalog, LoadedLesson
 from tutor.progress import ProgressError, ProgressStore, StoredRun
-from tutor.widgets.training import TrainingView
+from tutor.ui.widgets.training import TrainingView
 
 Point = tuple[float, float]
 

@@ -1,7 +1,7 @@
 """The Train pane: the hyperparameter form, Run/Stop, live charts and what a run produced.
 
 The view only displays: the app decides when a run may start, the runner trains,
-and the bridge (:mod:`tutor.bridge`) delivers the run's messages, which are
+and the bridge (:mod:`tutor.ui.bridge`) delivers the run's messages, which are
 nested here because they describe what happens in this view.
 """
 
@@ -25,11 +25,11 @@ from textual.worker import Worker, WorkerState
 
 from tutor import events
 from tutor.events import CheckResult, RunResult
-from tutor.modelview import format_summary
-from tutor.pacing import IDLE, Pacer
 from tutor.progress import StoredRun
 from tutor.quiz import format_value
-from tutor.widgets.chart import (
+from tutor.training.modelview import format_summary
+from tutor.ui.pacing import IDLE, Pacer
+from tutor.ui.widgets.chart import (
     DRAWER,
     ChartDrawing,
     LiveChart,
@@ -37,12 +37,15 @@ from tutor.widgets.chart import (
     draw_strips,
     import_plotext,
 )
-from tutor.widgets.run_log import RunLog
-from tutor.widgets.runs_table import RunsTable
+from tutor.ui.widgets.run_log import RunLog
+from tutor.ui.widgets.runs_table import RunsTable
 
 if TYPE_CHECKING:
-    from tutor.bridge import RunBridge, RunUpdate
-    from tutor.schema import Hyperparam, Lesson  # annotations only: keeps pydantic out of start-up
+    from tutor.lesson.schema import (  # annotations only: keeps pydantic out of start-up
+        Hyperparam,
+        Lesson,
+    )
+    from tutor.ui.bridge import RunBridge, RunUpdate
 
 Point = tuple[float, float]
 CHART_KINDS = ("loss", "accuracy", "other")
@@ -127,7 +130,7 @@ class TrainingView(VerticalScroll):
     class StopRequested(Message):
         """Stop was pressed."""
 
-    # -- messages: from the run (posted by tutor.bridge.RunBridge on the worker thread) ---
+    # -- messages: from the run (posted by tutor.ui.bridge.RunBridge on the worker thread) ---
 
     class RunStarted(Message):
         """The runner resolved the device and is about to call the lesson's code."""
@@ -197,7 +200,7 @@ class TrainingView(VerticalScroll):
         self._pending_progress: events.Progress | None = None  # shown at the next tick
         self._pending_logs: list[str] = []  # written at the next tick (a write lays out)
         self._charts: list[LiveChart] = []
-        # While a run trains, updates are as frequent as a CPU budget allows (tutor.pacing).
+        # While a run trains, updates are as frequent as a CPU budget allows (tutor.ui.pacing).
         self.pacer = Pacer()
         self._busy_since = 0.0  # this (the UI) thread's CPU time at the last tick
         self._drawing_cpu = 0.0  # the drawing thread's CPU time since the last tick

@@ -27,7 +27,7 @@ from tutor.exercises import find_target
 
 if TYPE_CHECKING:
     from tutor.exercises import ExerciseResult
-    from tutor.schema import Exercise
+    from tutor.lesson.schema import Exercise
 
 # The same marks as `dl-tutor check`.
 MARKS = {"passed": "✓", "failed": "✗", "error": "!", "not-attempted": "○"}
