@@ -21,6 +21,7 @@ import pytest
 from helpers import BARE_YAML, MINIMAL_YAML, write_lesson
 
 from tutor import __version__, cli
+from tutor.cli import charts as cli_charts
 from tutor.paths import builtin_lessons_dir
 
 REPO = Path(__file__).resolve().parents[1]
@@ -569,12 +570,12 @@ def test_chart_groups_prefer_epoch_curves() -> None:
         "step_loss": [(1.0, 3.0), (2.0, 2.0)],
         "test_acc": [(1.0, 0.5), (2.0, 0.7)],
     }
-    groups = cli.chart_groups(history, loaded, {"loss", "w", "test_acc"}, "en")
+    groups = cli_charts.chart_groups(history, loaded, {"loss", "w", "test_acc"}, "en")
     assert [(t, x, list(s)) for t, x, s in groups] == [
         ("loss", "epoch", ["cost"]),  # the declared label; the per-step loss is left out
         ("accuracy", "epoch", ["test_acc"]),  # kind guessed from the name
     ]
-    assert len(cli.thin([(float(i), 0.0) for i in range(10_000)], 100)) <= 101
+    assert len(cli_charts.thin([(float(i), 0.0) for i in range(10_000)], 100)) <= 101
 
 
 # -- in a fresh interpreter ---------------------------------------------------------------------
