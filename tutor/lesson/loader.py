@@ -357,3 +357,57 @@ def load_files(files: Iterable[Path]) -> Catalog:
         catalog.lessons.append(loaded)
     catalog.lessons.sort(key=lambda x: (x.lesson.order, x.id))
     return catalog
+
+
+# -- loading what a command line names (never a traceback) -------------------------------
+
+
+def load_paths(paths: Iterable[Path]) -> Catalog:
+    """Lesson files and directories → a Catalog. Missing paths and unexpected loader
+    errors become problems naming the file, so no command ever shows a traceback."""
+    files, problems = _expand_paths(paths)
+    try:
+        catalog = load_files(files)
+    except Exception:  # a loader bug on one odd file: find it, load the rest
+        catalog = _load_one_by_one(files)
+    catalog.problems[:0] = problems
+    return catalog
+
+
+def _expand_paths(paths: Iterable[Path]) -> tuple[list[Path], list[Problem]]:
+    files: list[Path] = []
+    problems: list[Problem] = []
+    for path in paths:
+        if path.is_dir():
+            found = lesson_files(path)
+            files += found
+            if not found:
+                problems.append(
+                    Problem(path, 1, "(file)", "no lesson files (*.yaml) in this directory")
+                )
+        elif path.exists():
+            files.append(path)
+        else:
+            problems.append(Problem(path, 1, "(file)", "no such file or directory"))
+    return files, problems
+
+
+def _load_one_by_one(files: list[Path]) -> Catalog:
+    usable: list[Path] = []
+    problems: list[Problem] = []
+    for file in files:
+        try:
+            load_lesson(file)
+        except LessonError:
+            pass  # load_files reports these problems itself
+        except Exception as e:
+            problems.append(
+                Problem(
+                    file, 1, "(file)", f"unexpected error while loading: {type(e).__name__}: {e}"
+                )
+            )
+            continue
+        usable.append(file)
+    catalog = load_files(usable)
+    catalog.problems += problems
+    return catalog
