@@ -22,6 +22,7 @@ from helpers import BARE_YAML, MINIMAL_YAML, write_lesson
 
 from tutor import __version__, cli
 from tutor.cli import charts as cli_charts
+from tutor.cli.common import cell_width, fit
 from tutor.paths import builtin_lessons_dir
 
 REPO = Path(__file__).resolve().parents[1]
@@ -138,7 +139,7 @@ def test_list_table_fits_80_columns(capsys: pytest.CaptureFixture[str]) -> None:
         lines = out.splitlines()
         assert lines[0].split() == ["#", "id", "title", "summary"]
         assert any(" gradient-descent " in line for line in lines)
-        assert all(cli.cell_width(line) <= 80 for line in lines), out
+        assert all(cell_width(line) <= 80 for line in lines), out
 
 
 def test_list_json_fields_and_order(capsys: pytest.CaptureFixture[str]) -> None:
@@ -217,11 +218,11 @@ def test_list_reports_a_missing_lessons_dir(
 
 
 def test_fit_is_cjk_aware() -> None:
-    assert cli.cell_width("手写梯度下降") == 12
-    cut = cli.fit("手写梯度下降", 7)
-    assert cut.endswith("…") and cli.cell_width(cut) <= 7
-    assert cli.cell_width(cli.fit("abc", 7)) == 7
-    assert cli.fit("12", 4, right=True) == "  12"
+    assert cell_width("手写梯度下降") == 12
+    cut = fit("手写梯度下降", 7)
+    assert cut.endswith("…") and cell_width(cut) <= 7
+    assert cell_width(fit("abc", 7)) == 7
+    assert fit("12", 4, right=True) == "  12"
 
 
 # -- validate -------------------------------------------------------------------------------
