@@ -560,7 +560,7 @@ def train(ctx):
     assert re.search(r"seven\s+two", out)
 
 
-def test_chart_groups_prefer_epoch_curves() -> None:
+def test_chart_groups_keep_every_series_per_step_and_per_epoch() -> None:
     from tutor.lesson.loader import load_lesson
 
     loaded = load_lesson(LESSON_01 / "lesson.yaml")
@@ -571,11 +571,14 @@ def test_chart_groups_prefer_epoch_curves() -> None:
         "test_acc": [(1.0, 0.5), (2.0, 0.7)],
     }
     groups = cli_charts.chart_groups(history, loaded, {"loss", "w", "test_acc"}, "en")
-    assert [(t, x, list(s)) for t, x, s in groups] == [
-        ("loss", "epoch", ["cost"]),  # the declared label; the per-step loss is left out
-        ("accuracy", "epoch", ["test_acc"]),  # kind guessed from the name
+    assert [(t, [(c.label, c.per) for c in curves]) for t, curves in groups] == [
+        ("loss", [("step_loss", "step"), ("cost", "epoch")]),  # per-step first, then the epochs
+        ("accuracy", [("test_acc", "epoch")]),  # kind guessed from the name
     ]
-    assert len(cli_charts.thin([(float(i), 0.0) for i in range(10_000)], 100)) <= 101
+    text = cli_charts.render_charts(
+        history, loaded, {"loss", "w", "test_acc"}, "en", width=60, color=False
+    )[0]
+    assert "step_loss" in text and "cost" in text and "\x1b" not in text
 
 
 # -- in a fresh interpreter ---------------------------------------------------------------------
