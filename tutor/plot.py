@@ -118,6 +118,14 @@ def nice_ticks(lo: float, hi: float, count: int) -> tuple[list[float], float]:
     return ticks, step
 
 
+def _decimals(step: float) -> int:
+    """Digits after the point that show every multiple of ``step`` exactly (0.25 → 2)."""
+    for d in range(0, 12):
+        if abs(round(step, d) - step) <= abs(step) * 1e-6:
+            return d
+    return 12
+
+
 def tick_label(value: float, step: float) -> str:
     """Short labels: ``250``, ``1k``, ``1.5k``, ``2M``, ``0.92``, ``0.005``; never ``2.1e2``."""
     if value == 0:
@@ -125,12 +133,11 @@ def tick_label(value: float, step: float) -> str:
     mag = abs(value)
     for size, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
         if mag >= size and step >= size / 100:
-            decimals = max(0, -math.floor(math.log10(step / size) + 1e-9))
-            return f"{value / size:.{min(decimals, 2)}f}".rstrip("0").rstrip(".") + suffix
+            text = f"{value / size:.{min(_decimals(step / size), 2)}f}"
+            return (text.rstrip("0").rstrip(".") if "." in text else text) + suffix
     if step >= 1:
         return f"{value:.0f}"
-    decimals = max(0, -math.floor(math.log10(step) + 1e-9))
-    return f"{value:.{decimals}f}"
+    return f"{value:.{_decimals(step)}f}"
 
 
 def short_value(value: float) -> str:
@@ -138,8 +145,10 @@ def short_value(value: float) -> str:
     if not math.isfinite(value):
         return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
     mag = abs(value)
-    if mag == 0 or 1e-3 <= mag < 1e5:
+    if mag == 0 or 1e-3 <= mag < 1e3:
         return f"{value:.4g}"
+    if 1e3 <= mag < 1e15:
+        return tick_label(value, mag / 1000)  # 12.35k, 2.3M
     return f"{value:.1e}".replace("e+0", "e").replace("e+", "e").replace("e-0", "e-")
 
 
@@ -226,9 +235,10 @@ class _Prepared:
     index: int  # position among the live curves (colour and marker)
 
 
-def _prepare(chart: Chart) -> tuple[list[_Prepared], str, float | None]:
+def _prepare(chart: Chart, cap: int) -> tuple[list[_Prepared], str, float | None]:
     """The curves to draw (raw under smoothed) with x mapped to one axis, the axis name and
-    the steps per epoch used."""
+    the steps per epoch used. Each is thinned to ``cap`` points after smoothing: min/max
+    thinning keeps every extreme, so ranges read from the thinned points are exact."""
     live = [c for c in chart.curves if not c.overlay]
     has_steps = any(c.per == "step" and c.points for c in chart.curves)
     spe = chart.steps_per_epoch
@@ -249,9 +259,10 @@ def _prepare(chart: Chart) -> tuple[list[_Prepared], str, float | None]:
             points = [(x * spe, y) for x, y in points]
         if curve.per == "step" and chart.smoothing > 0:
             if not curve.overlay:
-                out.append(_Prepared(curve, points, "raw", index))
+                out.append(_Prepared(curve, decimate(points, cap), "raw", index))
             points = ema(points, chart.smoothing)
-        out.append(_Prepared(curve, points, "epoch" if curve.per == "epoch" else "line", index))
+        role: Literal["line", "epoch"] = "epoch" if curve.per == "epoch" else "line"
+        out.append(_Prepared(curve, decimate(points, cap), role, index))
     return out, axis, spe
 
 
@@ -302,7 +313,8 @@ def _x_range(
 def render(chart: Chart, width: int, height: int) -> list[Row]:
     """``chart`` as exactly ``height`` rows of exactly ``width`` cells (needs ≥ 20×5)."""
     box = _ASCII_BOX if chart.tier == "ascii" else _BOX
-    prepared, axis, spe = _prepare(chart)
+    cw, _ = _CELL[chart.tier]
+    prepared, axis, spe = _prepare(chart, max(8, 2 * width * cw))
     header = _header(chart, prepared, axis, width, two_rows=height >= 10)
     rows_left = height - len(header) - 2  # the x axis and its tick labels
     yr, xr = _y_range(prepared, chart), _x_range(prepared, chart, axis, spe)
@@ -333,10 +345,10 @@ def render(chart: Chart, width: int, height: int) -> list[Row]:
     epoch_marks: list[tuple[int, int, _Layer]] = []
     for p in prepared:
         layer = _layer(p, chart)
-        thin = decimate(p.points, max(8, 2 * pw))
+        thin = decimate(p.points, max(8, 2 * pw))  # the plot is narrower than the width
         prev: tuple[int, int] | None = None
         for x, y in thin:
-            if chart.log_y:
+            if chart.log_y and not math.isnan(y):
                 y = math.log10(y) if y > 0 else -math.inf
             if not math.isfinite(y) or y > yhi or y < ylo:
                 clipped_y = y if not math.isnan(y) else math.inf
@@ -484,7 +496,7 @@ def _header(
     if yr is not None and not chart.log_y and any(p.points for p in prepared):
         ys = [y for p in prepared for _, y in p.points if math.isfinite(y)]
         if ys:
-            notes.insert(0, f"y {min(ys):.3g}–{max(ys):.3g}")
+            notes.insert(0, f"y {short_value(min(ys))}–{short_value(max(ys))}")
     title: Row = [(chart.title, "bold")]
     if notes:
         title.append(("  " + " · ".join(notes), "dim"))

@@ -40,7 +40,12 @@ def decimate(points: Sequence[Point], cap: int) -> list[Point]:
         return [points[0], points[-1]][:cap]
     buckets = (cap - 2) // 2
     interior = n - 2
-    keys = [_y_key(p[1]) for p in points]  # one pass in C-speed builtins below, not lambdas
+    inf = math.inf
+    try:  # the usual case, floats: NaN (y != y) counts as highest
+        keys = [y if y == y else inf for _, y in points]
+        min(keys), max(keys)
+    except TypeError:  # a stored history with something odd in it
+        keys = [_y_key(p[1]) for p in points]
     kept = [0]
     for b in range(buckets):
         lo = 1 + b * interior // buckets
@@ -68,10 +73,9 @@ def ema(points: Sequence[Point], weight: float) -> list[Point]:
     append = out.append
     last = 0.0
     power = 1.0  # weight ** (finite points so far)
-    isfinite = math.isfinite
     rest = 1.0 - weight
     for x, y in points:
-        if not isfinite(y):
+        if y - y != 0:  # NaN or ±inf (faster than math.isfinite in this hot loop)
             append((x, y))
             continue
         last = last * weight + rest * y
