@@ -12,8 +12,8 @@ import os
 from pathlib import Path
 
 import pytest
-
 from chart_cases import cases
+
 from tutor import plot
 
 GOLDEN = Path(__file__).parent / "golden" / "charts"
