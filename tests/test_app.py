@@ -422,9 +422,15 @@ async def test_every_pane_renders_at_small_and_large_sizes(
         wide = size[0] >= 140
         assert app.screen.has_class("-wide") == wide
         charts = [app.query_one(f"#chart-{k}", LiveChart) for k in ("loss", "accuracy")]
-        assert charts[0].region.height >= 10
+        view = app.query_one(TrainingView)
+        assert charts[0].region.height >= (20 if wide else 8)
         if wide:  # side by side
             assert charts[0].region.y == charts[1].region.y
+        # After a run the form is folded: progress and both charts show without scrolling.
+        progress = app.query_one("#progress")
+        assert view.has_class("-collapsed")
+        for widget in (progress, *charts):
+            assert view.region.contains_region(widget.region), widget
         for pane in ("1", "2", "3", "4"):
             await pilot.press(pane)
             await pilot.pause()

@@ -7,7 +7,9 @@ import math
 import pytest
 from textual.app import App, ComposeResult
 
-from tutor.ui.widgets.chart import ChartSeries, LiveChart, decimate, render_plot
+from tutor import plot
+from tutor.series import decimate
+from tutor.ui.widgets.chart import LiveChart
 
 
 def make_chart() -> LiveChart:
@@ -41,8 +43,8 @@ def test_render_text_is_exactly_the_requested_size(size: tuple[int, int]) -> Non
     lines = chart.render_text(width, height).split("\n")
     assert len(lines) == height
     assert all(line.cell_len == width for line in lines)
-    assert lines[0].plain.startswith("loss")  # the legend line
-    assert "train loss" in lines[0].plain
+    assert lines[0].plain.startswith("loss")  # the title line, then the legend
+    assert "train loss" in lines[0].plain + lines[1].plain
 
 
 def test_empty_and_tiny_charts_say_so_instead_of_drawing() -> None:
@@ -54,13 +56,22 @@ def test_empty_and_tiny_charts_say_so_instead_of_drawing() -> None:
     assert "too small" in chart.render_text(40, 3).plain
 
 
-def test_step_and_epoch_series_share_a_chart_on_two_x_axes() -> None:
-    series = [
-        ChartSeries("loss", "loss", "step", [(float(s), 1 / s) for s in range(1, 100)]),
-        ChartSeries("test_loss", "test", "epoch", [(1.0, 0.5), (2.0, 0.3)]),
-    ]
-    plain = "".join(ch for ch in render_plot(series, 60, 16) if ch.isprintable() or ch == "\n")
-    assert "step" in plain and "epoch" in plain
+def test_step_and_epoch_series_share_one_step_axis_with_epochs_marked() -> None:
+    chart = plot.Chart(
+        "loss",
+        (
+            plot.Curve("loss", [(float(s), 1 / s) for s in range(1, 101)]),
+            plot.Curve("test", [(1.0, 0.5), (2.0, 0.3)], "epoch"),
+        ),
+        tier="ascii",
+        color=False,
+    )
+    lines = plot.to_plain(plot.render(chart, 60, 16)).splitlines()
+    axis, ticks = lines[-2], lines[-1]
+    assert ticks.rstrip().endswith("step") and "epoch" not in ticks
+    # Epoch 1 ends at step 50, epoch 2 at step 100: their numbers sit on the axis there.
+    assert axis.rstrip().endswith("2") and "1" in axis
+    assert sum(line.count("o") for line in lines[2:-2]) == 2  # one marker per epoch value
 
 
 def test_non_finite_points_are_kept_but_not_drawn() -> None:

@@ -367,7 +367,7 @@ def test_run_gradient_descent_text(capsys: pytest.CaptureFixture[str]) -> None:
     assert "lr=0.01" in lines[1] and lines[2].startswith("seed 0  device cpu")
     assert re.search(r"^epoch 100/100  loss \S+  w 1\.9999  \d+\.\ds$", out, re.M)
     assert "epoch  20  cost" in out  # the lesson's own log lines
-    assert "loss: cost" in out and "┌" in out  # the chart, titled with the series label
+    assert "━ cost" in out and "└─" in out  # the chart, its legend naming the series label
     assert "\x1b[" not in out  # no colour codes when stdout is not a terminal
     assert "  ✓ w ends within 0.01 of 2.0: " in out and "(target ≤ 0.01)" in out
     assert "status   completed, 1/1 checks passed" in out
@@ -561,7 +561,7 @@ def train(ctx):
     assert re.search(r"seven\s+two", out)
 
 
-def test_chart_groups_prefer_epoch_curves() -> None:
+def test_chart_groups_keep_every_series_per_step_and_per_epoch() -> None:
     from tutor.lesson.loader import load_lesson
 
     loaded = load_lesson(LESSON_01 / "lesson.yaml")
@@ -572,11 +572,14 @@ def test_chart_groups_prefer_epoch_curves() -> None:
         "test_acc": [(1.0, 0.5), (2.0, 0.7)],
     }
     groups = cli_charts.chart_groups(history, loaded, {"loss", "w", "test_acc"}, "en")
-    assert [(t, x, list(s)) for t, x, s in groups] == [
-        ("loss", "epoch", ["cost"]),  # the declared label; the per-step loss is left out
-        ("accuracy", "epoch", ["test_acc"]),  # kind guessed from the name
+    assert [(t, [(c.label, c.per) for c in curves]) for t, curves in groups] == [
+        ("loss", [("step_loss", "step"), ("cost", "epoch")]),  # per-step first, then the epochs
+        ("accuracy", [("test_acc", "epoch")]),  # kind guessed from the name
     ]
-    assert len(cli_charts.thin([(float(i), 0.0) for i in range(10_000)], 100)) <= 101
+    text = cli_charts.render_charts(
+        history, loaded, {"loss", "w", "test_acc"}, "en", width=60, color=False
+    )[0]
+    assert "step_loss" in text and "cost" in text and "\x1b" not in text
 
 
 # -- in a fresh interpreter ---------------------------------------------------------------------

@@ -7,7 +7,7 @@ per training step) so a fast loop cannot flood the consumer.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -102,3 +102,15 @@ class RunFinished:
 
 Event = RunStarted | DatasetChosen | Progress | EpochEnded | LogLine | RunFinished
 Sink = Callable[[Event], None]
+
+
+def format_metric(value: float) -> str:
+    """One metric value as both front ends print it: ``0.1234``, ``1.235e-05``."""
+    if value == 0 or 1e-3 <= abs(value) < 1e5:
+        return f"{value:.4f}"
+    return f"{value:.3e}"
+
+
+def format_metrics(metrics: Mapping[str, float], sep: str = "  ") -> str:
+    """``loss 0.1234  test_acc 0.9675``: the CLI prints this; the Train pane styles the names."""
+    return sep.join(f"{name} {format_metric(value)}" for name, value in metrics.items())

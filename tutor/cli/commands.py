@@ -32,8 +32,9 @@ from tutor.cli.common import (
     print_problems,
     unknown_lesson,
 )
-from tutor.cli.output import JsonOutput, TextOutput, format_metrics, jsonable
+from tutor.cli.output import JsonOutput, TextOutput, jsonable
 from tutor.cli.signals import ctrl_c_cancels
+from tutor.events import format_metrics
 
 if TYPE_CHECKING:
     from tutor.events import RunResult

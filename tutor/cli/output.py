@@ -12,8 +12,9 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TextIO
 
-from tutor.cli.charts import CHART_MAX_WIDTH, chart_groups, render_chart, render_samples
+from tutor.cli.charts import CHART_MAX_WIDTH, render_charts, render_samples
 from tutor.cli.common import LIST_WIDTH, PROG, cell_width, fit, isatty
+from tutor.events import format_metrics
 
 if TYPE_CHECKING:
     from tutor.events import Event, RunResult
@@ -103,16 +104,6 @@ def dumb_terminal(environ: Mapping[str, str] = os.environ) -> bool:
 
 def use_color(stream: TextIO, environ: Mapping[str, str] = os.environ) -> bool:
     return isatty(stream) and not environ.get("NO_COLOR") and not dumb_terminal(environ)
-
-
-def format_metric(value: float) -> str:
-    if value == 0 or 1e-3 <= abs(value) < 1e5:
-        return f"{value:.4f}"
-    return f"{value:.3e}"
-
-
-def format_metrics(metrics: Mapping[str, float]) -> str:
-    return "  ".join(f"{k} {format_metric(v)}" for k, v in metrics.items())
 
 
 class TextOutput:
@@ -217,12 +208,17 @@ class TextOutput:
 
     def _charts(self, result: RunResult) -> list[str]:
         width = min(self.width, CHART_MAX_WIDTH)
-        groups = chart_groups(result.history, self.loaded, self.epoch_names, self.lang)
+        epochs = result.params.get("epochs")
         try:
-            return [
-                render_chart(title, xlabel, series, width, self.color)
-                for title, xlabel, series in groups
-            ]
+            return render_charts(
+                result.history,
+                self.loaded,
+                self.epoch_names,
+                self.lang,
+                width=width,
+                color=self.color,
+                epochs=epochs if isinstance(epochs, int) else None,
+            )
         except Exception as e:  # a plotting problem must not hide the results
             print(f"{PROG}: chart unavailable: {type(e).__name__}: {e}", file=sys.stderr)
             return []

@@ -13,7 +13,6 @@ corrupt file. See ``docs/progress.md`` for the whole story.
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 import sqlite3
@@ -25,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from tutor import paths
+from tutor import paths, series
 from tutor.events import CheckResult, RunResult
 
 DB_NAME = "progress.sqlite3"
@@ -246,39 +245,9 @@ def _seed_out(value: Any) -> int | None:
 
 
 def decimate(points: Sequence[tuple[float, float]], cap: int = MAX_POINTS_PER_SERIES) -> list:
-    """At most ``cap`` points, in their original order, keeping the shape of the curve.
-
-    Plain striding would drop a one-step loss spike (often the most instructive point of a
-    diverging run), so instead the interior is cut into buckets and each bucket keeps its
-    lowest and highest point. First and last points are always kept. NaN counts as highest.
-    """
-    n = len(points)
-    if n <= cap:
-        return list(points)
-    if cap < 4:
-        return [points[0], points[-1]][:cap]
-    buckets = (cap - 2) // 2
-    interior = n - 2
-    keep = [0]
-    for b in range(buckets):
-        lo = 1 + b * interior // buckets
-        hi = 1 + (b + 1) * interior // buckets
-        if lo >= hi:
-            continue
-        idx = range(lo, hi)
-        low = min(idx, key=lambda i: _y_key(points[i][1], nan=math.inf))
-        high = max(idx, key=lambda i: _y_key(points[i][1], nan=math.inf))
-        keep.extend(sorted({low, high}))
-    keep.append(n - 1)
-    return [points[i] for i in keep]
-
-
-def _y_key(y: Any, nan: float) -> float:
-    try:
-        y = float(y)
-    except (TypeError, ValueError):
-        return nan
-    return nan if math.isnan(y) else y
+    """At most ``cap`` points keeping the curve's shape (spikes, NaN, both ends): the one
+    thinner every chart uses too (:func:`tutor.series.decimate`)."""
+    return series.decimate(points, cap)
 
 
 def _is_corruption(exc: sqlite3.DatabaseError) -> bool:

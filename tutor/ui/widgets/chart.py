@@ -1,20 +1,19 @@
-"""A live line chart: series points in plain lists, drawn with plotext.
+"""A live line chart: series points in plain lists, drawn by :mod:`tutor.plot`.
 
-This is the only module that knows about plotext, so the drawing backend can be
-swapped without touching the app. Points arrive in batches (``add_points``) as
-often as the run reports them; the widget only marks itself dirty and a timer
-redraws at most ``REDRAW_INTERVAL`` times a second, whatever the message rate.
+The drawing itself (ticks, smoothing, tiers, edge markers) lives in ``tutor.plot``, shared
+with ``dl-tutor run``'s text charts; this module keeps the points, turns the plot's rows
+into Rich Text, and paces the drawing. Points arrive in batches (``add_points``) as often
+as the run reports them; the widget only marks itself dirty and a timer redraws at most
+``REDRAW_INTERVAL`` times a second, whatever the message rate.
 
 *Overlays* are the curves of earlier (stored) runs drawn behind the live ones, for
 comparing settings: plain data (:class:`OverlaySeries`), a colour per run from
-``OVERLAY_PALETTE``, a thin dim braille line instead of the live block line, and a
-second legend line naming each run (``┈ #3 lr=0.3``).
+``OVERLAY_PALETTE``, dim, and named in the legend (``┈ #3 lr=0.3``).
 """
 
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -29,21 +28,12 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
+from tutor import plot
+from tutor.plot import OVERLAY_PALETTE, PALETTE, PREVIOUS_COLOUR, Tier  # noqa: F401 (re-exported)
+from tutor.series import DEFAULT_SMOOTHING
+
 Per = Literal["step", "epoch"]
 Point = tuple[float, float]
-
-# plotext draws on one global figure; every build must hold this lock so two charts
-# (or another thread using plotext) never interleave their settings.
-PLOT_LOCK = threading.Lock()
-
-# Colours (256-colour codes) of successive series, given to each curve explicitly and
-# used by our legend line, so swatches match curves even when a series has no points yet.
-PALETTE = (12, 10, 9, 14, 13, 11, 3, 5)
-# Colours of overlaid runs: 256-colour codes far from PALETTE's 16 basic ones, so an earlier
-# run never looks like a live series.
-OVERLAY_PALETTE = (208, 141, 43, 205, 118, 220, 75, 167)
-# plotext's theme without canvas or frame colours: the chart sits on the Textual background.
-_THEME = "simple"
 
 # With overlays, a y axis spanning more than this ratio is drawn on a log scale: a diverged
 # run's loss (1e51) would otherwise flatten every other curve onto the x axis.
@@ -76,46 +66,15 @@ class OverlaySeries:
     points: list[Point] = field(default_factory=list)
 
 
-def decimate(points: Sequence[Point], max_points: int) -> list[Point]:
-    """At most about ``max_points`` points that look like ``points`` when drawn.
-
-    Each bucket keeps its lowest and highest point (in x order), so spikes in a noisy
-    loss survive; the first and last points are always kept so the curve spans the
-    whole run. The full data stays in the chart; this is only what gets drawn.
-    """
-    n = len(points)
-    if n <= max(max_points, 2):
-        return list(points)
-    inner = points[1:-1]
-    buckets = max(1, (max_points - 2) // 2)
-    size = math.ceil(len(inner) / buckets)
-    kept: list[Point] = [points[0]]
-    for start in range(0, len(inner), size):
-        bucket = inner[start : start + size]
-        lo = min(range(len(bucket)), key=lambda i: bucket[i][1])
-        hi = max(range(len(bucket)), key=lambda i: bucket[i][1])
-        kept.extend(bucket[i] for i in sorted({lo, hi}))
-    kept.append(points[-1])
-    return kept
-
-
-def _finite(points: Iterable[Point], log_y: bool = False) -> tuple[list[float], list[float]]:
-    # A diverged run's history ends in NaN/inf; plotext cannot place those. On a log axis,
-    # y is log10(y) and values ≤ 0 have no place either.
-    pairs = [(x, y) for x, y in points if math.isfinite(x) and math.isfinite(y)]
-    if log_y:
-        pairs = [(x, math.log10(y)) for x, y in pairs if y > 0]
-    return [p[0] for p in pairs], [p[1] for p in pairs]
-
-
 def use_log_scale(
     series: Sequence[ChartSeries],
     overlays: Sequence[OverlaySeries],
     y_range: tuple[float, float] | None = None,
 ) -> bool:
-    """Whether to draw y on a log scale: only when comparing with overlaid runs, on a chart
-    without a fixed range (not accuracy), when every value is ≥ 0 and the positive ones
-    span more than ``LOG_SCALE_RATIO`` (a run whose loss exploded next to ones that fell)."""
+    """Whether to draw y on a log scale by itself: only when comparing with overlaid runs, on
+    a chart without a fixed range (not accuracy), when every value is ≥ 0 and the positive
+    ones span more than ``LOG_SCALE_RATIO`` (a run whose loss exploded next to ones that
+    fell). The learner can also switch log scale on with ``g``."""
     if not overlays or y_range is not None:
         return False
     ys = [y for s in [*series, *overlays] for _, y in s.points if math.isfinite(y)]
@@ -125,84 +84,9 @@ def use_log_scale(
     return max(positive) / min(positive) > LOG_SCALE_RATIO
 
 
-def _log_ticks(values: Sequence[float]) -> tuple[list[int], list[str]]:
-    """Ticks at whole powers of ten (at most ~5), labelled ``1e-8``, ``1``, ``1e10``."""
-    lo, hi = math.floor(min(values)), math.ceil(max(values))
-    step = max(1, math.ceil((hi - lo) / 4))
-    positions = list(range(lo, hi + 1, step))
-    return positions, ["1" if k == 0 else f"1e{k}" for k in positions]
-
-
-def render_plot(
-    series: Sequence[ChartSeries],
-    width: int,
-    height: int,
-    *,
-    y_range: tuple[float, float] | None = None,
-    epochs: int | None = None,
-    overlays: Sequence[OverlaySeries] = (),
-    log_y: bool = False,
-) -> str:
-    """The plotext drawing of ``series`` as an ANSI string of exactly ``height`` lines.
-
-    Step-level and epoch-level series can share a chart (train loss per step, test loss
-    per epoch): steps use the lower x axis and epochs the upper one, each labelled.
-    ``y_range`` fixes the y axis when every value lies in it (accuracy: 0..1); ``epochs``
-    fixes the epoch axis to 1..epochs so a run's curve grows from left to right (or to
-    the longest overlaid run, if that is longer). ``overlays`` are drawn first, thin and
-    dim, so the live curves stay on top. ``log_y`` draws log10(y) with ticks at powers of
-    ten (see :func:`use_log_scale`).
-    """
-    pers = {s.per for s in series if s.points} | {o.per for o in overlays if o.points}
-    mixed = len(pers) == 2
-    max_points = max(8, width * 4)  # plotext's block markers hold 2×2 dots per cell
-    import plotext as plt  # here, not at the top: importing it costs ~0.1 s of start-up
-
-    with PLOT_LOCK:
-        fig = plt.figure
-        fig.clear()
-        fig.plot_size(width, height)
-        fig.theme(_THEME)
-        drawn_ys: list[float] = []
-        for o in overlays:
-            xs, ys = _finite(decimate(o.points, max_points), log_y)
-            drawn_ys += ys
-            if not xs:
-                continue
-            side = "upper" if mixed and o.per == "epoch" else "lower"
-            thin = plt.marker("braille", pixel=plt.pixel(foreground=o.colour, style="dim"))
-            signal = fig.signal(xs, ys, marker=thin, xside=side)
-            signal.lines()
-            fig.draw(signal)
-        for i, s in enumerate(series):
-            xs, ys = _finite(decimate(s.points, max_points), log_y)
-            drawn_ys += ys
-            if not xs:
-                continue
-            side = "upper" if mixed and s.per == "epoch" else "lower"
-            colour = plt.marker(pixel=plt.pixel(foreground=PALETTE[i % len(PALETTE)]))
-            signal = fig.signal(xs, ys, marker=colour, xside=side)
-            signal.lines()
-            fig.draw(signal)
-        if mixed:
-            fig.label("step", axis="x", side="lower")
-            fig.label("epoch", axis="x", side="upper")
-        else:
-            fig.label(next(iter(pers), "step"), axis="x")
-        overlay_epochs = [x for o in overlays if o.per == "epoch" for x, _ in o.points[-1:]]
-        if epochs and overlay_epochs:
-            epochs = max(epochs, math.ceil(max(overlay_epochs)))
-        if epochs and epochs > 1 and "epoch" in pers:
-            fig.ruler("x", "upper" if mixed else "lower").lim(1, epochs)
-        if log_y and drawn_ys:
-            fig.ruler("y").ticks(*_log_ticks(drawn_ys))
-        if y_range is not None and not log_y:
-            drawn = [*series, *overlays]
-            ys = [y for s in drawn for _, y in s.points if math.isfinite(y)]
-            if ys and y_range[0] <= min(ys) and max(ys) <= y_range[1]:
-                fig.ruler("y").lim(*y_range)
-        fig.legend(active=False)  # our own legend line: plotext's box would hide the curve
-        return fig.build().string()
+def rows_to_text(rows: Sequence[plot.Row]) -> Text:
+    """The plot's rows as one Rich Text of lines."""
+    return Text("\n").join(Text.assemble(*row) for row in rows)
 
 
 @dataclass(frozen=True)
@@ -214,65 +98,49 @@ class ChartDrawing:
     empty_text: str
     series: tuple[ChartSeries, ...]
     overlays: tuple[OverlaySeries, ...]
-    y_range: tuple[float, float] | None
+    y_range: tuple[float, float] | None  # the values' natural bounds (accuracy: 0..1)
     epochs: int | None
+    smoothing: float = DEFAULT_SMOOTHING
+    log_y: bool = False  # asked for (g); a diverged overlay switches it on by itself
+    tier: Tier = "braille"
+    steps_per_epoch: float | None = None
 
-    def legend(self) -> Text:
-        """The title and one coloured swatch per series, e.g. ``loss  ━ train  ━ test``."""
-        line = Text()
-        line.append(self.title, style="bold")
-        for i, series in enumerate(self.series):
-            line.append("  ━ ", style=Style(color=f"color({PALETTE[i % len(PALETTE)]})"))
-            line.append(series.label)
-            if series.points:
-                line.append(f" {series.points[-1][1]:.4g}", style="dim")
-        return line
-
-    def overlay_legend(self) -> Text:
-        """One dotted swatch per overlaid run: ``vs  ┈ #3 lr=0.3  ┈ #5 lr=0.03``."""
-        line = Text("vs", style="dim")
-        colours = {o.label: o.colour for o in reversed(self.overlays)}  # first one wins
-        for label in dict.fromkeys(o.label for o in self.overlays):
-            line.append("  ┈ ", style=Style(color=f"color({colours[label]})", bold=True))
-            line.append(label)
-        return line
+    def chart(self, log_y: bool) -> plot.Chart:
+        curves = [
+            plot.Curve(o.label, o.points, o.per, o.colour, overlay=True) for o in self.overlays
+        ]
+        curves += [
+            plot.Curve(s.label, s.points, s.per, PALETTE[i % len(PALETTE)])
+            for i, s in enumerate(self.series)
+        ]
+        return plot.Chart(
+            self.title,
+            tuple(curves),
+            smoothing=self.smoothing,
+            log_y=log_y,
+            tier=self.tier,
+            steps_per_epoch=self.steps_per_epoch,
+            epochs=self.epochs,
+            y_bounds=self.y_range or (None, None),
+        )
 
     def render_text(self, width: int, height: int) -> Text:
-        """The whole chart (legend line(s) + plot) as exactly ``height`` lines of ``width``
-        cells. With overlays, a second legend line names the runs drawn behind."""
+        """The whole chart (header, legend, plot, axes) as exactly ``height`` lines of
+        ``width`` cells."""
         if width <= 0 or height <= 0:
             return Text()
-        series, overlays = list(self.series), list(self.overlays)
-        log_y = use_log_scale(series, overlays, self.y_range)
-        headers = [self.legend()]
-        if log_y:
-            headers[0].append("  (log scale)", style="dim italic")
-        if overlays and height >= 2:
-            headers.append(self.overlay_legend())
-        for header in headers:
-            header.truncate(width, overflow="ellipsis", pad=True)
-        plot_height = height - len(headers)
-        drawable = any(s.points for s in series) or bool(overlays)
-        if not drawable or width < MIN_PLOT_WIDTH or plot_height < MIN_PLOT_HEIGHT:
+        log_y = self.log_y or use_log_scale(self.series, self.overlays, self.y_range)
+        drawable = any(s.points for s in self.series) or any(o.points for o in self.overlays)
+        if not drawable or width < MIN_PLOT_WIDTH or height < MIN_PLOT_HEIGHT:
             message = self.empty_text if not drawable else "(too small to draw)"
-            body = [Text(message if row == plot_height // 2 else "") for row in range(plot_height)]
+            header = Text(self.title, style="bold")
+            header.truncate(width, overflow="ellipsis", pad=True)
+            body = [Text(message if row == (height - 1) // 2 else "") for row in range(height - 1)]
             for row in body:
+                row.truncate(width, overflow="ellipsis")
                 row.align("center", width)
-            return Text("\n").join([*headers, *body])
-        ansi = render_plot(
-            series,
-            width,
-            plot_height,
-            y_range=self.y_range,
-            epochs=self.epochs,
-            overlays=overlays,
-            log_y=log_y,
-        )
-        rows = Text.from_ansi(ansi).split("\n")[:plot_height]
-        for row in rows:
-            row.truncate(width, pad=True)
-        rows += [Text(" " * width)] * (plot_height - len(rows))
-        return Text("\n").join([*headers, *rows])
+            return Text("\n").join([header, *body])
+        return rows_to_text(plot.render(self.chart(log_y), width, height))
 
 
 def draw_strips(drawing: ChartDrawing, size: tuple[int, int], console: Console) -> list[Strip]:
@@ -289,13 +157,8 @@ def draw_strips(drawing: ChartDrawing, size: tuple[int, int], console: Console) 
     ]
 
 
-def import_plotext() -> None:
-    """Import plotext ahead of the first drawing (~0.1 s; the drawing thread calls this)."""
-    import plotext  # noqa: F401
-
-
-# One thread draws every chart: plotext is pure Python and takes 10-50 ms a drawing, far
-# too long for the event loop (a 20 ms timer must not lag); PLOT_LOCK serialises them anyway.
+# One thread draws every chart: a drawing is pure Python and takes milliseconds (bench/charts.py),
+# too long to spend on the event loop at every tick of a run.
 DRAWER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chart")
 
 
@@ -339,6 +202,10 @@ class LiveChart(Widget):
         self._overlays: list[OverlaySeries] = []
         self.y_range: tuple[float, float] | None = None
         self.epochs: int | None = None
+        self.smoothing = DEFAULT_SMOOTHING
+        self.log_y = False
+        self.tier: Tier = plot.detect_tier()
+        self.steps_per_epoch: float | None = None
         self._dirty = True
         self._drawing = False  # a drawing is in the thread; the next waits for it
         self.drawings = 0  # drawings handed to the thread (tests count them)
@@ -377,6 +244,7 @@ class LiveChart(Widget):
             self._empty_text = empty_text
         self.y_range = y_range
         self.epochs = None
+        self.steps_per_epoch = None
         self._changed()
 
     def set_epochs(self, epochs: int | None) -> None:
@@ -384,6 +252,26 @@ class LiveChart(Widget):
         if epochs != self.epochs:
             self.epochs = epochs
             self._changed()
+
+    def set_view(
+        self,
+        *,
+        smoothing: float | None = None,
+        log_y: bool | None = None,
+        tier: Tier | None = None,
+        steps_per_epoch: float | None = None,
+    ) -> None:
+        """How to draw: the EMA weight of per-step curves, log y, the drawing tier, and the
+        steps in one epoch (where per-epoch values sit on the step axis)."""
+        if smoothing is not None:
+            self.smoothing = smoothing
+        if log_y is not None:
+            self.log_y = log_y
+        if tier is not None:
+            self.tier = tier
+        if steps_per_epoch is not None:
+            self.steps_per_epoch = steps_per_epoch
+        self._changed()
 
     def add_points(self, name: str, points: Iterable[Point]) -> None:
         """Append points to a series (created on first use, counted per step)."""
@@ -438,6 +326,10 @@ class LiveChart(Widget):
             tuple(self._overlays),  # replaced, never changed in place
             self.y_range,
             self.epochs,
+            self.smoothing,
+            self.log_y,
+            self.tier,
+            self.steps_per_epoch,
         )
 
     def render_text(self, width: int, height: int) -> Text:

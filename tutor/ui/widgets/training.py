@@ -10,13 +10,15 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.console import Console
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Container, Horizontal, VerticalScroll
+from textual.events import Click
 from textual.message import Message
 from textual.strip import Strip
 from textual.validation import ValidationResult, Validator
@@ -24,20 +26,29 @@ from textual.widgets import Button, Input, Label, Static
 from textual.worker import Worker, WorkerState
 
 from tutor import events
-from tutor.events import CheckResult, RunResult
+from tutor.events import RunResult
 from tutor.progress import StoredRun
-from tutor.quiz import format_value
+from tutor.series import DEFAULT_SMOOTHING, next_weight, steps_per_epoch
 from tutor.training.modelview import format_summary
 from tutor.ui.pacing import IDLE, Pacer
 from tutor.ui.widgets.chart import (
     DRAWER,
+    PREVIOUS_COLOUR,
     ChartDrawing,
     LiveChart,
     OverlaySeries,
     draw_strips,
-    import_plotext,
 )
 from tutor.ui.widgets.run_log import RunLog
+from tutor.ui.widgets.run_text import (  # format_checks: also the Quiz pane's
+    draw_images,
+    form_summary,
+    format_checks,
+    format_metrics,
+    format_progress,
+    previous_label,
+    runs_hint,
+)
 from tutor.ui.widgets.runs_table import RunsTable
 
 if TYPE_CHECKING:
@@ -67,60 +78,19 @@ class HyperparamValidator(Validator):
         return self.success()
 
 
-def format_progress(progress: events.Progress, done: bool = False) -> str:
-    """``epoch 3/10 · step 120 · 4.2 s``; after the last epoch, the epoch count completed."""
-    epoch = progress.epoch
-    # report_epoch moves on to the next epoch: with no step in it yet, the last one is complete.
-    finished_epoch = progress.step == 0 and epoch > 1
-    past_the_end = done and progress.epochs is not None and epoch > progress.epochs
-    if finished_epoch or past_the_end:
-        epoch -= 1
-    total = f"/{progress.epochs}" if progress.epochs else ""
-    steps = f" · step {progress.global_step}" if progress.global_step else ""  # epoch-only lessons
-    return f"epoch {epoch}{total}{steps} · {progress.elapsed:.1f} s"
-
-
-def format_metrics(metrics: Mapping[str, float]) -> Text:
-    text = Text()
-    for i, (name, value) in enumerate(metrics.items()):
-        if i:
-            text.append("   ")
-        text.append(name, style="bold")
-        text.append(f" {format_value(value)}")
-    return text or Text("no metrics yet", style="dim")
-
-
-def format_checks(checks: Iterable[CheckResult], pending: Iterable[str] = ()) -> Text:
-    """One line per outcome check: ``✓ name  0.0003  (target ≤ 0.01)``."""
-    text = Text()
-    for check in checks:
-        if text:
-            text.append("\n")
-        text.append("✓ " if check.passed else "✗ ", style="green" if check.passed else "red")
-        text.append(check.name)
-        if check.error:
-            text.append(f"  {check.error}", style="red")
-        else:
-            text.append(f"  {format_value(check.value)}", style="bold")
-        text.append(f"  (target {check.expected})", style="dim")
-    for name in pending:
-        if text:
-            text.append("\n")
-        text.append(f"· {name}", style="dim")
-    return text
-
-
-def runs_hint(count: int) -> Text:
-    text = Text(f"runs: {count} stored", style="bold")
-    text.append(
-        " · enter/space overlays a run on the charts · o clears · R resets the lesson",
-        style="dim",
-    )
-    return text
-
-
 class TrainingView(VerticalScroll):
-    """Everything about training the open lesson; scrolls on small terminals."""
+    """Everything about training the open lesson; scrolls on small terminals.
+
+    While a run trains and after it, the form collapses to one line (``-collapsed``), so at
+    80×24 the progress line and the loss and accuracy charts fit without scrolling; ``f``
+    expands it again. ``w`` cycles the curves' smoothing, ``g`` toggles log y.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("w", "cycle_smoothing", "Smoothing"),
+        Binding("g", "toggle_log", "Log y"),
+        Binding("f", "toggle_form", "Form"),
+    ]
 
     # -- messages: from the learner ---------------------------------------------------
 
@@ -204,6 +174,13 @@ class TrainingView(VerticalScroll):
         self.pacer = Pacer()
         self._busy_since = 0.0  # this (the UI) thread's CPU time at the last tick
         self._drawing_cpu = 0.0  # the drawing thread's CPU time since the last tick
+        self.smoothing = DEFAULT_SMOOTHING
+        self.log_y = False
+        self._steps_per_epoch: float | None = None
+        # The App's overlays (runs picked in the table) and a dimmed previous run, kept
+        # apart: a new run drops the previous one and keeps the learner's picks.
+        self._picked: list[tuple[str, int, Mapping[str, list[Point]]]] = []
+        self._previous: tuple[str, int, Mapping[str, list[Point]]] | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("Edit a value, then Enter or r runs the lesson.", id="form-hint", markup=False)
@@ -212,9 +189,16 @@ class TrainingView(VerticalScroll):
         # top, so a small terminal shows the buttons, progress and curves, not the form.
         with Container(id="run-view"):
             with Horizontal(id="run-controls"):
-                yield Button("▶ Run", id="run", variant="success", tooltip="Run the lesson (r)")
                 yield Button(
-                    "■ Stop", id="stop", variant="error", disabled=True, tooltip="Stop (s)"
+                    "▶ Run", id="run", variant="success", tooltip="Run the lesson (r)", compact=True
+                )
+                yield Button(
+                    "■ Stop",
+                    id="stop",
+                    variant="error",
+                    disabled=True,
+                    tooltip="Stop (s)",
+                    compact=True,
                 )
                 yield Static("not run yet", id="progress", markup=False)
             with Horizontal(id="run-info"):
@@ -253,6 +237,8 @@ class TrainingView(VerticalScroll):
         """Rebuild the form and empty the run displays for ``lesson`` (None: no lesson open)."""
         self._lesson, self._lang = lesson, lang
         self.set_running(False)  # a run of another lesson may go on; this view is not it
+        self._previous, self._picked = None, []
+        self.collapse_form(False)
         form = self.query_one("#param-form", Container)
         await form.remove_children()  # awaited: the new inputs reuse the same ids
         if lesson is None:
@@ -352,6 +338,26 @@ class TrainingView(VerticalScroll):
         Every series of a run goes to the chart that draws that series in this lesson,
         in the run's colour; series the lesson does not chart are left out.
         """
+        self._picked = list(overlays)
+        self._draw_overlays()
+
+    def show_previous(self, run: StoredRun | None) -> None:
+        """Show a stored run's curves dimmed and labelled (``#12 · 09:07 · lr=0.01``) until a
+        new run starts (:meth:`begin_run` drops them); None removes them."""
+        if run is None:
+            self._previous = None
+        else:
+            defaults = self._lesson.defaults() if self._lesson else {}
+            self._previous = (previous_label(run, defaults), PREVIOUS_COLOUR, run.history)
+            self._set_steps_per_epoch(steps_per_epoch(run.history, self._epoch_series()))
+        self._draw_overlays()
+
+    def _epoch_series(self) -> set[str]:
+        lesson = self._lesson
+        return {s.name for s in lesson.series if s.per == "epoch"} if lesson else set()
+
+    def _draw_overlays(self) -> None:
+        overlays = [*([self._previous] if self._previous else []), *self._picked]
         per_chart: dict[LiveChart, list[OverlaySeries]] = {}
         for label, colour, history in overlays:
             for name, points in history.items():
@@ -459,6 +465,11 @@ class TrainingView(VerticalScroll):
     def begin_run(self, params: Mapping[str, Any]) -> None:
         """A run was accepted: empty the displays and bring the charts into view."""
         lesson = self._lesson
+        if self._previous is not None:
+            self._previous = None
+            self._draw_overlays()
+        self._set_steps_per_epoch(None)
+        self.collapse_form(True)
         dataset = lesson.dataset.get(self._lang) if lesson and lesson.dataset else NO_DATASET
         self.reset_run_display(
             "starting (loading PyTorch and the lesson code)…",
@@ -470,7 +481,6 @@ class TrainingView(VerticalScroll):
         )
         self.set_running(True)
         self.pacer.reset()
-        DRAWER.submit(import_plotext)  # before the first points, not in their drawing's time
         self._say_in_charts("waiting for the first points…")
         self.log_lines([f"▶ {', '.join(f'{k}={v}' for k, v in params.items())}"])
         # On a small terminal the form fills the first screen; the curves are what to watch.
@@ -524,8 +534,52 @@ class TrainingView(VerticalScroll):
         """Show what the run produced since the last update (points, log, progress)."""
         self.add_points(update.points)
         self._pending_logs.extend(update.logs)
-        if update.progress is not None:
-            self._pending_progress = update.progress
+        progress = update.progress
+        if progress is not None:
+            self._pending_progress = progress
+            if self._steps_per_epoch is None and progress.epoch > 1 and progress.global_step:
+                # Steps done before this epoch, over the epochs done: where each epoch ends.
+                done = progress.global_step - progress.step
+                self._set_steps_per_epoch(done / (progress.epoch - 1))
+
+    def _set_steps_per_epoch(self, spe: float | None) -> None:
+        self._steps_per_epoch = spe
+        for chart in self._charts:
+            chart.steps_per_epoch = spe
+            chart.set_view()
+
+    # -- keys: how the curves are drawn, and the form -----------------------------------
+
+    def action_cycle_smoothing(self) -> None:
+        """w: the next smoothing weight (0, 0.6, 0.9, 0.99); the chart titles show it."""
+        self.smoothing = next_weight(self.smoothing)
+        for chart in self._charts:
+            chart.set_view(smoothing=self.smoothing)
+        self.notify(f"smoothing {self.smoothing:g}", timeout=2)
+
+    def action_toggle_log(self) -> None:
+        """g: log y on the charts (accuracy keeps its linear axis: it lives in 0..1)."""
+        self.log_y = not self.log_y
+        for chart in self._charts:
+            chart.set_view(log_y=self.log_y and chart.id != "chart-accuracy")
+        self.notify(f"log y {'on' if self.log_y else 'off'}", timeout=2)
+
+    def action_toggle_form(self) -> None:
+        """f: show the whole form again (or fold it to its summary line)."""
+        self.collapse_form(not self.has_class("-collapsed"))
+
+    def collapse_form(self, collapsed: bool) -> None:
+        """Fold the form into one summary line (during and after a run), or unfold it."""
+        self.set_class(collapsed, "-collapsed")
+        hint = self.query_one("#form-hint", Static)
+        if collapsed:
+            hint.update(form_summary(self.param_values()))
+        else:
+            hint.update("Edit a value, then Enter or r runs the lesson.")
+
+    def on_click(self, event: Click) -> None:
+        if event.widget is not None and event.widget.id == "form-hint":
+            self.action_toggle_form()
 
     # -- drawing: one screen update per tick while a run reports -----------------------
 
@@ -589,6 +643,10 @@ class TrainingView(VerticalScroll):
         self.add_points(result.history)
         epochs = result.params.get("epochs")
         self.set_epochs(epochs if isinstance(epochs, int) else None)
+        self._set_steps_per_epoch(
+            self._steps_per_epoch or steps_per_epoch(result.history, self._epoch_series())
+        )
+        self.collapse_form(True)
         where = (
             format_progress(last_progress, done=True)
             if last_progress
@@ -659,16 +717,3 @@ class TrainingView(VerticalScroll):
         view = self.query_one("#image-view", Static)
         view.update(event.worker.result)
         view.display = True
-
-
-def draw_images(images: list[Any], captions: list[str] | None, width: int) -> Text:
-    """The recorded sample images as half-block pictures under a title (a worker thread)."""
-    from tutor.imageview import render_images
-
-    # 28×28 digits are 28 columns each: halve them on narrow panes so several fit a row.
-    downsample = 1 if width >= 90 else 2
-    try:
-        picture = render_images(images, captions, max_width=width, downsample=downsample)
-    except Exception as e:  # a bad recording must not take the result view down
-        picture = Text(f"cannot draw sample_images: {e}", style="red")
-    return Text("sample images\n", style="bold") + picture
