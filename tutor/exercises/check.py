@@ -10,9 +10,7 @@ from __future__ import annotations
 import json
 import os
 import queue
-import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -22,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from tutor.exercises.result import ExerciseResult
 from tutor.exercises.workspace import ensure_workspace
+from tutor.training import child
 
 if TYPE_CHECKING:
     from tutor.lesson.catalog import LoadedLesson
@@ -68,16 +67,6 @@ def check_exercises(
     return [results[e.name] for e in exercises]
 
 
-def _checker_env() -> dict[str, str]:
-    env = dict(os.environ)
-    package_root = str(Path(__file__).resolve().parents[2])
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
-    env.setdefault("OMP_NUM_THREADS", "1")  # tiny tensors: threads only cost start-up time
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    env["PYTHONIOENCODING"] = "utf-8"
-    return env
-
-
 def _run_checker(
     loaded: LoadedLesson,
     path: Path,
@@ -89,29 +78,22 @@ def _run_checker(
     died, the exercise it was on gets an error, and the ones it never reached are missing
     (the caller starts another process for them). Hanging before any exercise started is an
     error for all of them."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "tutor.exercises.checker",
-        "--lesson",
-        str(loaded.path),
-        "--learner",
-        str(path.resolve()),
-        "--only",
-        ",".join(names),
-    ]
+    args = ["--lesson", str(loaded.path), "--learner", str(path.resolve())]
+    args += ["--only", ",".join(names)]
     results: dict[str, ExerciseResult] = {}
     with tempfile.TemporaryFile() as stderr:
-        proc = subprocess.Popen(
-            cmd,
+        proc = child.spawn(
+            "tutor.exercises.checker",
+            args,
+            env={
+                # tiny tensors: threads only cost start-up time
+                "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
+                "PYTHONDONTWRITEBYTECODE": "1",
+            },
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=stderr,
-            env=_checker_env(),
             cwd=str(path.parent),
-            # Its own process group: a Ctrl+C in the terminal stops us, and we stop it and
-            # anything learner code started (DataLoader workers) in one kill.
-            start_new_session=os.name == "posix",
         )
         lines: queue.Queue[bytes | None] = queue.Queue()
         reader = threading.Thread(target=_pump, args=(proc.stdout, lines), daemon=True)
@@ -167,14 +149,8 @@ def _pump(stream: Any, lines: queue.Queue[bytes | None]) -> None:
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        try:
-            if os.name == "posix":
-                os.killpg(proc.pid, signal.SIGKILL)
-            else:
-                proc.kill()
-        except (ProcessLookupError, PermissionError):
-            proc.kill()
+    # The whole group, even after a clean exit: learner code may have started processes.
+    child.kill_group(proc)
     proc.wait()
 
 
@@ -221,7 +197,7 @@ def _died(
 ) -> None:
     if all(n in results for n in names):
         return  # finished everything, then exited (no "done" line): nothing is lost
-    how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
+    how = child.how_it_ended(code)
     detail = f"\n{stderr_tail}" if stderr_tail else ""
     if phase == "exercise" and current is not None:
         results[current] = ExerciseResult(
