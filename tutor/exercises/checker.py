@@ -166,8 +166,9 @@ class _Checker:
             except Exception as e:
                 if not learner:
                     raise
+                class_name = ex.target.split(".")[0]
                 raise _Outcome(
-                    self._error(ex, e, f"creating {owner.__name__}(...) for {call}")
+                    self._error(ex, e, f"creating {class_name}(...) for {call}")
                 ) from None
         generator = torch.Generator().manual_seed(seed)
         return instance, [build_arg(v, generator) for v in case]
