@@ -10,7 +10,8 @@ from helpers import BARE_YAML, MINIMAL_YAML, write_lesson
 
 from tutor import events
 from tutor.lesson.loader import load_catalog, load_lesson
-from tutor.training.runner import resolve_params, run_lesson
+from tutor.lesson.params import resolve_params
+from tutor.training.runner import run_lesson
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,6 @@ and language tags (``!!python/object`` never constructs anything).
 
 from __future__ import annotations
 
-import ast
 import difflib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -30,6 +29,7 @@ from tutor.lesson.catalog import Problem as Problem
 from tutor.lesson.catalog import catalog_files
 from tutor.lesson.catalog import lesson_files as lesson_files
 from tutor.lesson.schema import Check, Exercise, Hyperparam, Lesson, Question, Series, Text
+from tutor.lesson.source import exercise_problems, scan_code
 
 MAX_FILE_BYTES = 256 * 1024
 MAX_NODES = 20_000  # values after alias expansion; stops "billion laughs"
@@ -236,42 +236,6 @@ def _is_type_name(part: Any) -> bool:
     )
 
 
-def scan_code(code_path: Path, entry: str) -> tuple[frozenset[str], frozenset[str], list[str]]:
-    """Statically read lesson code: names it records, metric names it reports, problems."""
-    try:
-        source = code_path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return frozenset(), frozenset(), [f"code file {code_path.name!r} not found"]
-    except (OSError, UnicodeDecodeError) as e:
-        return frozenset(), frozenset(), [f"cannot read code file {code_path.name!r}: {e}"]
-    try:
-        tree = ast.parse(source, filename=str(code_path))
-    except SyntaxError as e:
-        return frozenset(), frozenset(), [f"{code_path.name}:{e.lineno}: syntax error: {e.msg}"]
-    recorded: set[str] = set()
-    reported: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-            method = node.func.attr
-            if method == "record" and node.args and isinstance(node.args[0], ast.Constant):
-                recorded.add(str(node.args[0].value))
-            elif method == "record_model":
-                named = [k.value for k in node.keywords if k.arg == "name"]
-                if len(node.args) > 2 and isinstance(node.args[2], ast.Constant):
-                    named.append(node.args[2])
-                recorded.add(
-                    str(named[0].value) if named and isinstance(named[0], ast.Constant) else "model"
-                )
-            elif method in ("report_step", "report_epoch"):
-                reported.update(k.arg for k in node.keywords if k.arg and k.arg != "epoch")
-    has_entry = any(
-        isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == entry
-        for n in tree.body
-    )
-    problems = [] if has_entry else [f"{code_path.name} has no top-level function {entry!r}"]
-    return frozenset(recorded), frozenset(reported), problems
-
-
 def load_lesson(file: Path) -> LoadedLesson:
     """Load and validate one lesson file; raises :class:`LessonError` with every problem."""
     file = Path(file)
@@ -309,8 +273,6 @@ def load_lesson(file: Path) -> LoadedLesson:
                         )
                     )
         if lesson.exercises:  # each target must exist in the code and fit its cases
-            from tutor.exercises import exercise_problems
-
             for i, key, message in exercise_problems(code_path, lesson.exercises):
                 line = lines.get(("exercises", i, key), lines.get(("exercises", i), 1))
                 problems.append(Problem(file, line, f"exercises[{i}].{key}", message))

@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from tutor.lesson import expr
+from tutor.lesson.spec import parse_spec
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -223,10 +224,8 @@ class Question(Strict):
 
 
 def _case_spec(value: Any) -> Any:
-    # The spec language lives with the checker; imported here (lazily, no torch) so a bad
-    # spec is a load error with its line, like a bad expression.
-    from tutor.exercises import parse_spec
-
+    # Parsed here (no torch needed) so a bad spec is a load error with its line, like a bad
+    # expression; the checker builds the values from the same spec later.
     parse_spec(value)
     return value
 

@@ -29,7 +29,6 @@ from __future__ import annotations
 import collections
 import os
 import pickle
-import signal
 import struct
 import subprocess
 import sys
@@ -44,6 +43,7 @@ from typing import IO, Any
 from tutor import events
 from tutor.events import Event, RunResult, Sink, Status
 from tutor.lesson.catalog import LoadedLesson
+from tutor.training import child
 from tutor.training.runner import default_dataset
 
 CANCEL = b"c"
@@ -112,15 +112,6 @@ def _read_exactly(stream: IO[bytes], n: int) -> bytes | None:
 # -- the parent's side -------------------------------------------------------------------
 
 
-def _child_env() -> dict[str, str]:
-    env = dict(os.environ)
-    package_root = str(Path(__file__).resolve().parents[2])
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
-    env["PYTHONUNBUFFERED"] = "1"  # a lesson's print() shows up as it happens
-    env["PYTHONIOENCODING"] = "utf-8"
-    return env
-
-
 class TrainingProcess:
     """One child process: spawned ahead of a run, it imports torch and waits for a request.
 
@@ -131,16 +122,14 @@ class TrainingProcess:
     def __init__(self, device: str = "auto") -> None:
         read_fd, write_fd = os.pipe()
         try:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "tutor.training.process", str(write_fd), device],
+            self.proc = child.spawn(
+                "tutor.training.process",
+                [str(write_fd), device],
+                env={"PYTHONUNBUFFERED": "1"},  # a lesson's print() shows up as it happens
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 pass_fds=(write_fd,),
-                env=_child_env(),
-                # Its own session: the terminal's Ctrl+C and hang-up go to the app, which
-                # then stops the run in order; the group lets us kill the lesson's children.
-                start_new_session=True,
             )
         finally:
             os.close(write_fd)
@@ -272,10 +261,7 @@ class TrainingProcess:
         self._output_done.set()
 
     def _kill(self) -> None:
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        child.kill_group(self.proc)
 
     def _reap(self) -> None:
         """Wait for the child and kill what it left behind (DataLoader workers)."""
@@ -289,14 +275,7 @@ class TrainingProcess:
         self._frames.close()  # only run() reads it, and run() is done
 
     def ended_how(self) -> str:
-        code = self.proc.poll()
-        if code is None:
-            return "is still running"
-        if code < 0:
-            name = signal.Signals(-code).name
-            why = " (out of memory?)" if -code == signal.SIGKILL else ""
-            return f"was killed by {name}{why}"
-        return f"exited with code {code}"
+        return child.how_it_ended(self.proc.poll())
 
 
 class _Collector:

@@ -22,6 +22,9 @@ from typing import Any
 from tutor import events, paths, quiz
 from tutor.events import CheckResult, RunResult, Sink, Status
 from tutor.lesson.catalog import LoadedLesson
+
+# resolve_params is part of the lesson format now; re-exported for the front ends' imports.
+from tutor.lesson.params import resolve_params as resolve_params
 from tutor.training.context import Diverged, RunCancelled, RunContext
 from tutor.training.data import DatasetUnavailable
 
@@ -30,30 +33,6 @@ DIVERGED_HINT = "The loss became NaN or infinite: lower the learning rate (lr) a
 
 class RunRefused(RuntimeError):
     """A second run was asked for while one is still going."""
-
-
-def resolve_params(
-    loaded: LoadedLesson, overrides: Mapping[str, Any] | None = None
-) -> dict[str, Any]:
-    """Defaults overlaid with ``overrides`` (strings or values), each checked against its range.
-
-    Raises ``ValueError`` naming the parameter; unknown names get a suggestion.
-    """
-    params = loaded.lesson.defaults()
-    for name, raw in (overrides or {}).items():
-        spec = loaded.lesson.hyperparam(name)
-        if spec is None:
-            import difflib
-
-            close = difflib.get_close_matches(name, list(params), n=1)
-            hint = (
-                f"; did you mean {close[0]!r}?"
-                if close
-                else f"; known: {', '.join(params) or 'none'}"
-            )
-            raise ValueError(f"unknown hyperparameter {name!r}{hint}")
-        params[name] = spec.parse(raw)
-    return params
 
 
 def load_module(code_path: Path, lesson_id: str) -> ModuleType:
@@ -111,8 +90,8 @@ def run_lesson(
 ) -> RunResult:
     """Run a lesson to its end and return what happened. Never raises for lesson errors.
 
-    ``params`` are already-checked values (see :func:`resolve_params`); missing ones
-    take their defaults. ``code_path`` swaps in another implementation of the code
+    ``params`` are already-checked values (see :func:`tutor.lesson.params.resolve_params`);
+    missing ones take their defaults. ``code_path`` swaps in another implementation of the code
     (a learner's exercise copy); by default the lesson's own file runs.
     """
     emit: Sink = sink or (lambda event: None)
