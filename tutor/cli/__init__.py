@@ -388,8 +388,14 @@ def fit(text: str, width: int, *, right: bool = False) -> str:
 def _cmd_validate(args: argparse.Namespace) -> int:
     catalog = load_paths(args.paths or _lesson_dirs(args))
     _print_problems(catalog.problems, sys.stdout)
+    _print_problems(catalog.warnings, sys.stdout)  # non-fatal: the exit code ignores them
     n_ok, n_bad = len(catalog.lessons), len(catalog.broken_files)
-    print(f"{n_ok} {_plural(n_ok, 'lesson')} ok, {n_bad} {_plural(n_bad, 'file')} with problems")
+    n_warn = len(catalog.warnings)
+    warned = f", {n_warn} {_plural(n_warn, 'warning')}" if n_warn else ""
+    print(
+        f"{n_ok} {_plural(n_ok, 'lesson')} ok, {n_bad} {_plural(n_bad, 'file')} with problems"
+        + warned
+    )
     return 1 if catalog.problems else 0
 
 

@@ -316,7 +316,10 @@ def load_lesson(file: Path) -> LoadedLesson:
                 problems.append(Problem(file, line, f"exercises[{i}].{key}", message))
     if problems:
         raise LessonError(problems)
-    return LoadedLesson(lesson, file.resolve(), code_path, recorded)
+    from tutor.lesson.quiz_lint import quiz_warnings
+
+    warnings = tuple(quiz_warnings(file, lesson, lines))
+    return LoadedLesson(lesson, file.resolve(), code_path, recorded, warnings)
 
 
 def load_catalog(extra_dirs: Iterable[Path] = (), *, builtin: bool = True) -> Catalog:
@@ -355,5 +358,6 @@ def load_files(files: Iterable[Path]) -> Catalog:
             continue
         by_id[loaded.id] = loaded
         catalog.lessons.append(loaded)
+        catalog.warnings.extend(loaded.warnings)
     catalog.lessons.sort(key=lambda x: (x.lesson.order, x.id))
     return catalog
