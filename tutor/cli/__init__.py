@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from tutor import __version__
 from tutor.cli.charts import CHART_MAX_WIDTH, chart_groups, render_chart, render_samples
+from tutor.cli.quiz import add_quiz_parser, run_quiz
 from tutor.training.device import DEVICE_CHOICES
 
 if TYPE_CHECKING:
@@ -63,6 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "runs": _cmd_runs,
         "reset": _cmd_reset,
         **EXERCISE_COMMANDS,
+        "quiz": _cmd_quiz,
     }
     try:
         return handlers[args.command](args)
@@ -168,6 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="lesson files or directories (default: every known lesson)",
     )
     _add_exercise_commands(sub)
+    add_quiz_parser(sub)
     return parser
 
 
@@ -1172,6 +1175,14 @@ def _cmd_solution(args: argparse.Namespace) -> int:
     print(f"# the lesson's {exercise.target} ({loaded.code_path.name})")
     print(exercises.solution(loaded, exercise.name), end="")
     return 0
+
+
+def _cmd_quiz(args: argparse.Namespace) -> int:
+    catalog = _catalog(args)
+    loaded = find_lesson(catalog, args.lesson)
+    if loaded is None:
+        return _unknown_lesson(catalog, args.lesson)
+    return run_quiz(args, loaded, _progress_store)  # tutor/cli/quiz.py
 
 
 EXERCISE_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {

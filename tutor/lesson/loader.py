@@ -318,8 +318,19 @@ def load_lesson(file: Path) -> LoadedLesson:
         raise LessonError(problems)
     from tutor.lesson.quiz_lint import quiz_warnings
 
-    warnings = tuple(quiz_warnings(file, lesson, lines))
+    warnings = tuple(
+        Problem(file, _line_at(lines, path), name, message, "warning")
+        for path, name, message in quiz_warnings(lesson)
+    )
     return LoadedLesson(lesson, file.resolve(), code_path, recorded, warnings)
+
+
+def _line_at(lines: dict[tuple[Any, ...], int], path: tuple[Any, ...]) -> int:
+    """The line of ``path``, else of its nearest parent that has one."""
+    for n in range(len(path), 0, -1):
+        if path[:n] in lines:
+            return lines[path[:n]]
+    return 1
 
 
 def load_catalog(extra_dirs: Iterable[Path] = (), *, builtin: bool = True) -> Catalog:

@@ -11,11 +11,13 @@ Non-fatal: the lesson loads, ``dl-tutor validate`` prints them and still passes.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-from tutor.lesson.catalog import Problem
-from tutor.lesson.schema import Lesson, Question
+# Imports nothing from tutor: the loader imports it, and the lesson types' modules sit in an
+# import circle of their own (lesson.schema <-> exercises) this module should not join.
+Lesson = Question = Any
+# (the YAML path of the offending value, the field as printed, the message)
+QuizWarning = tuple[tuple[Any, ...], str, str]
 
 # The right option may be this many times longer than the longest distractor.
 MAX_LENGTH_RATIO = 1.5
@@ -24,27 +26,20 @@ MAX_LENGTH_RATIO = 1.5
 MIN_QUESTIONS_FOR_POSITIONS = 2
 
 
-def quiz_warnings(file: Path, lesson: Lesson, lines: dict[tuple[Any, ...], int]) -> list[Problem]:
-    def line(*path: Any) -> int:
-        for n in range(len(path), 0, -1):
-            if path[:n] in lines:
-                return lines[path[:n]]
-        return 1
-
-    found: list[Problem] = []
+def quiz_warnings(lesson: Lesson) -> list[QuizWarning]:
+    """The lesson's quiz warnings; the loader turns each into a ``Problem`` with its line."""
+    found: list[QuizWarning] = []
     for i, q in enumerate(lesson.quiz):
         over = [(ratio, lang) for lang, ratio in _length_ratios(q) if ratio > MAX_LENGTH_RATIO]
         if over:  # one warning per question, for its worst language
             ratio, lang = max(over)
             index = q.answer
             found.append(
-                Problem(
-                    file,
-                    line("quiz", i, "options", index),
+                (
+                    ("quiz", i, "options", index),
                     f"quiz[{i}].options[{index}]",
                     f"the right option is {ratio:.1f}× as long as the longest distractor"
                     f" ({lang}); learners pick the longest answer: make them alike",
-                    "warning",
                 )
             )
     literal = [
@@ -55,13 +50,11 @@ def quiz_warnings(file: Path, lesson: Lesson, lines: dict[tuple[Any, ...], int])
     if len(literal) >= MIN_QUESTIONS_FOR_POSITIONS and all(q.answer in (0, 1) for _, q in literal):
         first = literal[0][0]
         found.append(
-            Problem(
-                file,
-                line("quiz", first),
+            (
+                ("quiz", first),
                 "quiz",
                 f"all {len(literal)} literal right options are first or second in the file;"
                 " spread them over the positions",
-                "warning",
             )
         )
     return found
