@@ -561,7 +561,7 @@ def _cmd_progress(args: argparse.Namespace) -> int:
         print(json.dumps([dict(vars(r)) for r in rows], ensure_ascii=False, indent=1))
         return 0
     marks = {"done": "✓ done", "started": "… started", "new": "  new"}
-    header = ("#", "lesson", "status", "runs", "quiz", "exercises")
+    header = ("#", "lesson", "status", "runs", "quiz", "first try", "exercises")
     table = [header] + [
         (
             str(x.lesson.order),
@@ -569,6 +569,7 @@ def _cmd_progress(args: argparse.Namespace) -> int:
             marks[r.status],
             str(r.runs),
             f"{r.questions_correct}/{r.questions}",
+            f"{r.questions_first_try}/{r.questions}" if r.questions else "-",
             f"{r.exercises_passed}/{r.exercises_tried}" if r.exercises_tried else "-",
         )
         for x, r in zip(catalog.lessons, rows)
