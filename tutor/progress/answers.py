@@ -66,8 +66,8 @@ def question_records(rows: Iterable[tuple[str, str, int]]) -> dict[str, Question
         )
         if status in GRADED:
             s["attempts"] += 1
-            if s["first"] is None:
-                s["first"] = status == "correct"
+            if s["first"] is None:  # right at once, and not after a reveal
+                s["first"] = status == "correct" and not s["shown"]
             s["wrong"] = 0 if status == "correct" else s["wrong"] + 1
             if status == "correct" and not s["shown"]:
                 s["once"] = True
