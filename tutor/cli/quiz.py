@@ -194,10 +194,12 @@ def run_quiz(
     args: argparse.Namespace,
     loaded: LoadedLesson,
     open_store: Callable[[], ProgressStore | None],
-    out: TextIO = sys.stdout,
+    out: TextIO | None = None,
 ) -> int:
     """The ``quiz`` command, once the lesson is found. 0: every answer given was right."""
     from tutor import quiz
+
+    out = out or sys.stdout  # looked up now: tests and callers may have replaced it
 
     store = open_store()
     try:
