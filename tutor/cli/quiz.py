@@ -114,8 +114,13 @@ class Session:
                 q, text, self.values, time.time(), self.run.started_at, self.lang, self.order(q)
             )
             return self._record(q, text, verdict, self.run)
-        try:
-            quiz.parse_choice(text, len(q.options or [])) if q.kind == "choice" else None
+        try:  # an unreadable prediction is refused now, not after the run
+            if q.kind == "choice":
+                quiz.parse_choice(text, len(q.options or []))
+            elif q.kind == "number":
+                quiz.parse_number(text)
+            else:
+                quiz.parse_shape(text)
         except quiz.AnswerError as e:
             return Feedback("invalid", str(e))
         if self.store is None:
