@@ -121,6 +121,9 @@ def test_predictions_count_only_before_the_run(
     assert code == 1 and late["verdict"] == "too-late"
     code, (after,) = quiz(lessons, capsys, "--answer", "guess=42", "--json")
     assert code == 1 and after["verdict"] == "too-late" and "prediction" in after["message"]
+    code, (unreadable,) = quiz(lessons, capsys, "--predict", "guess=lots", "--json")
+    assert code == 1 and unreadable["verdict"] == "invalid"
+    assert quiz(lessons, capsys, "--predict", "num=40")[0] == 2  # not a prediction question
     code, (saved,) = quiz(lessons, capsys, "--predict", "guess=40", "--json")
     assert code == 0 and saved["verdict"] == "predicted"
     code, graded = quiz(lessons, capsys, "--json")
