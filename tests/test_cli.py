@@ -231,7 +231,10 @@ def test_fit_is_cjk_aware() -> None:
 def test_validate_a_good_lesson(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run_cli(capsys, "validate", str(LESSON_01))
     assert (code, err) == (0, "")
-    assert out == "1 lesson ok, 0 files with problems\n"
+    *lines, last = out.splitlines()
+    # Quiz warnings (tutor/lesson/quiz_lint.py) are printed but do not fail the lesson.
+    assert last.startswith("1 lesson ok, 0 files with problems")
+    assert all(": warning: " in line for line in lines)
 
 
 def test_validate_defaults_to_every_known_lesson(
@@ -239,12 +242,13 @@ def test_validate_defaults_to_every_known_lesson(
 ) -> None:
     copy_lesson_01(tmp_path / "builtin" / "gd")
     monkeypatch.setattr("tutor.paths.builtin_lessons_dir", lambda: tmp_path / "builtin")
-    assert run_cli(capsys, "validate")[:2] == (0, "1 lesson ok, 0 files with problems\n")
+    code, out, _ = run_cli(capsys, "validate")
+    assert code == 0 and out.splitlines()[-1].startswith("1 lesson ok, 0 files with problems")
     write_lesson(tmp_path / "extra", "other-lesson")
     (tmp_path / "extra" / "broken.yaml").write_text("id: [\n")
     code, out, _ = run_cli(capsys, "--lessons", str(tmp_path / "extra"), "validate")
     assert code == 1
-    assert out.splitlines()[-1] == "2 lessons ok, 1 file with problems"
+    assert out.splitlines()[-1].startswith("2 lessons ok, 1 file with problems")
 
 
 def test_validate_broken_yaml(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -77,14 +77,17 @@ def test_shape_grading_uses_the_run() -> None:
     assert grade(SHAPE_Q, "torch.Size([10, 2])", RUN).correct
     wrong = grade(SHAPE_Q, "(2, 10)", RUN)
     assert wrong.status == "wrong"
-    assert "(10, 2)" in wrong.message
+    # The value is the verdict's `expected` (shown when the tutoring rule allows), never the
+    # message: a first wrong answer must not hand over the answer to copy back.
+    assert wrong.expected == "(10, 2)" and "(10, 2)" not in wrong.message
 
 
 def test_number_tolerance_and_explanation() -> None:
     assert grade(NUMBER_Q, "4.21", RUN).correct
     wrong = grade(NUMBER_Q, "4.3", RUN)
     assert wrong.status == "wrong"
-    assert "4.2003 ± 0.01" in wrong.message
+    assert wrong.expected == "4.2003 ± 0.01" and "4.2" not in wrong.message
+    assert wrong.off == "too high"
     assert wrong.explanation == "b is the bias"
 
 

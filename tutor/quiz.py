@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -18,7 +18,9 @@ from tutor.lesson import expr
 if TYPE_CHECKING:  # pydantic's models cost ~0.25 s to import: not before the app's first screen
     from tutor.lesson.schema import Check, Question
 
-VerdictStatus = Literal["correct", "wrong", "needs-run", "invalid"]
+# "revealed": the learner asked for the answer; "too-late": a prediction made after its run
+# started (refused, never stored as an answer).
+VerdictStatus = Literal["correct", "wrong", "needs-run", "invalid", "revealed", "too-late"]
 
 _SHAPE_WRAPPERS = re.compile(r"^(torch\.)?size\s*\(\s*(?P<inner>.*)\s*\)$", re.IGNORECASE)
 
@@ -95,8 +97,9 @@ def run_values(result: RunResult) -> dict[str, Any]:
 class Verdict:
     status: VerdictStatus
     message: str
-    expected: str | None = None  # shown when wrong
+    expected: str | None = None  # shown only as the tutoring rule allows (tutor.quiz_coach)
     explanation: str | None = None
+    off: str | None = None  # a wrong number: "too high", "about 10× too low", …; never the value
 
     @property
     def correct(self) -> bool:
@@ -128,14 +131,19 @@ def _choice_index(question: Question, expected: Any, lang: str) -> int:
     return int(expected)
 
 
-def format_expected(question: Question, expected: Any, lang: str = "en") -> str:
+def format_expected(
+    question: Question, expected: Any, lang: str = "en", order: Sequence[int] | None = None
+) -> str:
+    """The expected answer as shown; a choice under the letter it is displayed with
+    (``order``: display position → option index, see :func:`tutor.quiz_coach.option_order`)."""
     if question.kind == "shape":
         return str(tuple(int(d) for d in expected))
     if question.kind == "number":
         text = f"{_scalar(expected):.6g}"
         return f"{text} ± {question.tolerance:g}" if question.tolerance else text
     index = _choice_index(question, expected, lang)
-    return f"{option_label(index)}) {question.options[index].get(lang)}"  # type: ignore[index]
+    shown_at = list(order).index(index) if order else index
+    return f"{option_label(shown_at)}) {question.options[index].get(lang)}"  # type: ignore[index]
 
 
 def _scalar(value: Any) -> float:
@@ -147,18 +155,24 @@ def _scalar(value: Any) -> float:
 
 
 def grade(
-    question: Question, answer: str, values: Mapping[str, Any] | None, lang: str = "en"
+    question: Question,
+    answer: str,
+    values: Mapping[str, Any] | None,
+    lang: str = "en",
+    order: Sequence[int] | None = None,
 ) -> Verdict:
-    """Grade ``answer`` against the run's ``values`` (``None``: no run yet)."""
-    explanation = question.explain.get(lang) if question.explain else None
-    if question.grounded and values is None:
-        return Verdict("needs-run", "Run the lesson first: this answer comes from your run.")
-    try:
-        expected = expected_value(question, values)
-    except expr.ExprError as e:
-        return Verdict(
-            "needs-run", f"This run did not produce the value this question needs ({e})."
-        )
+    """Grade ``answer`` against the run's ``values`` (``None``: no run yet).
+
+    A choice is answered with the letter it is displayed under: ``order`` maps display
+    positions to option indices (``None``: the file's order). A wrong verdict's message never
+    holds the expected value; :func:`tutor.quiz_coach.next_feedback` decides when to show it.
+    """
+    explanation = render_text(question.explain.get(lang), values) if question.explain else None
+    found = _expected_or_verdict(question, values)
+    if isinstance(found, Verdict):
+        return found
+    expected = found
+    off = None
     try:
         if question.kind == "shape":
             given_shape = parse_shape(answer)
@@ -168,15 +182,104 @@ def grade(
             given = parse_number(answer)
             want_n = _scalar(expected)
             correct = abs(given - want_n) <= question.tolerance + 1e-9 * max(1.0, abs(want_n))
+            off = None if correct else number_offset(given, want_n)
         else:
-            given_i = parse_choice(answer, len(question.options or []))
+            n = len(question.options or [])
+            shown_at = parse_choice(answer, n)
+            given_i = list(order)[shown_at] if order else shown_at
             correct = given_i == _choice_index(question, expected, lang)
     except AnswerError as e:
         return Verdict("invalid", str(e))
-    shown = format_expected(question, expected, lang)
+    shown = format_expected(question, expected, lang, order)
     if correct:
         return Verdict("correct", "Correct.", shown, explanation)
-    return Verdict("wrong", f"Not quite. The run's value: {shown}", shown, explanation)
+    message = f"Not quite: {off}." if off else "Not quite."
+    return Verdict("wrong", message, shown, explanation, off)
+
+
+def _expected_or_verdict(question: Question, values: Mapping[str, Any] | None) -> Any:
+    if question.grounded and values is None:
+        return Verdict("needs-run", "Run the lesson first: this answer comes from your run.")
+    try:
+        return expected_value(question, values)
+    except expr.ExprError as e:
+        return Verdict(
+            "needs-run", f"This run did not produce the value this question needs ({e})."
+        )
+
+
+def reveal(
+    question: Question,
+    values: Mapping[str, Any] | None,
+    lang: str = "en",
+    order: Sequence[int] | None = None,
+) -> Verdict:
+    """The learner gives up and asks for the answer: a ``revealed`` verdict with the
+    expected value and explanation (``needs-run`` when the run is missing)."""
+    found = _expected_or_verdict(question, values)
+    if isinstance(found, Verdict):
+        return found
+    shown = format_expected(question, found, lang, order)
+    explanation = render_text(question.explain.get(lang), values) if question.explain else None
+    return Verdict("revealed", f"The answer: {shown}", shown, explanation)
+
+
+def grade_prediction(
+    question: Question,
+    answer: str,
+    values: Mapping[str, Any] | None,
+    predicted_at: float,
+    run_started_at: float,
+    lang: str = "en",
+    order: Sequence[int] | None = None,
+) -> Verdict:
+    """Grade a prediction against the run it predicts. A prediction counts only when it was
+    made before that run started: one made after it (having seen the curves) is refused."""
+    if predicted_at >= run_started_at:
+        return Verdict(
+            "too-late",
+            "This prediction was made after the run started, so it does not count: "
+            "predict first, then run the lesson again.",
+        )
+    return grade(question, answer, values, lang, order)
+
+
+# Factors worth naming: a slip of a power of ten, or of two (a missing 1/2 in a gradient).
+_FACTORS = (1000.0, 100.0, 10.0, 2.0)
+
+
+def number_offset(given: float, want: float) -> str:
+    """How a wrong number is off, without saying the right one: ``"too high"``,
+    ``"about 10× too low"``, ``"the sign is wrong"``."""
+    if want != 0 and given != 0 and (given < 0) != (want < 0):
+        if math.isclose(abs(given), abs(want), rel_tol=0.05):
+            return "the sign is wrong"
+        return "the sign is wrong, and the size is off too"
+    if want != 0 and given != 0:
+        ratio = abs(given / want)
+        for factor in _FACTORS:
+            for r, word in ((factor, "high"), (1 / factor, "low")):
+                if math.isclose(ratio, r, rel_tol=0.05):
+                    return f"about {factor:g}× too {word}"
+    return "too high" if given > want else "too low"
+
+
+_PLACEHOLDER = re.compile(r"\{\{\s*(?P<expr>[^{}]+?)\s*\}\}")
+
+
+def render_text(text: str, values: Mapping[str, Any] | None) -> str:
+    """Fill ``{{ expression }}`` placeholders in an explanation with this run's values, so an
+    explanation never contradicts the run. One that cannot be computed stays as written."""
+    if values is None or "{{" not in text:
+        return text
+
+    def fill(match: re.Match[str]) -> str:
+        try:
+            return format_value(expr.evaluate(match.group("expr"), values))
+        except (expr.ExprError, TypeError, ValueError):
+            return match.group(0)
+
+    return _PLACEHOLDER.sub(fill, text)
 
 
 def check_target(check: Check) -> str:

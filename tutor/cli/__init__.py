@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from tutor import __version__
-from tutor.cli import commands, exercises
+from tutor.cli import commands, exercises, quiz
 from tutor.cli.common import PROG
 from tutor.training.device import DEVICE_CHOICES
 
@@ -148,6 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="lesson files or directories (default: every known lesson)",
     )
     exercises.add_parsers(sub)
+    quiz.add_quiz_parser(sub)
     return parser
 
 
@@ -203,4 +204,5 @@ COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     "exercise": exercises.cmd_exercise,
     "hint": exercises.cmd_hint,
     "solution": exercises.cmd_solution,
+    "quiz": quiz.cmd_quiz,
 }

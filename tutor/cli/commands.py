@@ -114,8 +114,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     catalog = load_paths(args.paths or lesson_dirs(args))
     print_problems(catalog.problems, sys.stdout)
+    print_problems(catalog.warnings, sys.stdout)  # non-fatal: the exit code ignores them
     n_ok, n_bad = len(catalog.lessons), len(catalog.broken_files)
-    print(f"{n_ok} {plural(n_ok, 'lesson')} ok, {n_bad} {plural(n_bad, 'file')} with problems")
+    n_warn = len(catalog.warnings)
+    warned = f", {n_warn} {plural(n_warn, 'warning')}" if n_warn else ""
+    print(
+        f"{n_ok} {plural(n_ok, 'lesson')} ok, {n_bad} {plural(n_bad, 'file')} with problems"
+        + warned
+    )
     return 1 if catalog.problems else 0
 
 
@@ -254,7 +260,7 @@ def cmd_progress(args: argparse.Namespace) -> int:
         print(json.dumps([dict(vars(r)) for r in rows], ensure_ascii=False, indent=1))
         return 0
     marks = {"done": "✓ done", "started": "… started", "new": "  new"}
-    header = ("#", "lesson", "status", "runs", "quiz", "exercises")
+    header = ("#", "lesson", "status", "runs", "quiz", "first try", "exercises")
     table = [header] + [
         (
             str(x.lesson.order),
@@ -262,6 +268,7 @@ def cmd_progress(args: argparse.Namespace) -> int:
             marks[r.status],
             str(r.runs),
             f"{r.questions_correct}/{r.questions}",
+            f"{r.questions_first_try}/{r.questions}" if r.questions else "-",
             f"{r.exercises_passed}/{r.exercises_tried}" if r.exercises_tried else "-",
         )
         for x, r in zip(catalog.lessons, rows)

@@ -66,7 +66,7 @@ def _exercise_lesson(args: argparse.Namespace) -> LoadedLesson | int:
     return loaded
 
 
-def _progress_store() -> ProgressStore | None:
+def progress_store() -> ProgressStore | None:
     """The progress store, or None (with a warning) when it cannot be opened: checking must
     still work on a read-only or broken data directory."""
     from tutor.progress import ProgressStore
@@ -84,7 +84,7 @@ def _record_attempts(loaded: LoadedLesson, results: Iterable[ExerciseResult]) ->
     attempts = coach.attempts(results)
     if not attempts:
         return
-    store = _progress_store()
+    store = progress_store()
     if store is None:
         return
     with store:
@@ -211,7 +211,7 @@ def cmd_hint(args: argparse.Namespace) -> int:
         print(f"{exercise.name} has no hints; its task: {exercise.task.get(args.lang)}")
         return 0
     key = coach.hint_key(loaded.id, exercise.name)  # the highest level shown so far
-    store = _progress_store()
+    store = progress_store()
     shown = coach.stored_hint_level(store.get_state(key)) if store is not None else 0
     if args.level is not None:
         if not 1 <= args.level <= len(hints):
@@ -242,7 +242,7 @@ def cmd_solution(args: argparse.Namespace) -> int:
         exercise = exercises.find_exercise(loaded, args.name)
     except KeyError as e:
         return fail(str(e.args[0]))
-    store = _progress_store()
+    store = progress_store()
     attempts = []
     if store is not None:
         with store:

@@ -24,9 +24,12 @@ class Problem:
     line: int
     field: str
     message: str
+    # "warning": worth fixing, but the lesson loads and `dl-tutor validate` still passes.
+    severity: str = "error"
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.field}: {self.message}"
+        label = "warning: " if self.severity == "warning" else ""
+        return f"{self.file}:{self.line}: {self.field}: {label}{self.message}"
 
 
 class LessonError(Exception):
@@ -43,6 +46,7 @@ class LoadedLesson:
     path: Path  # the YAML file
     code_path: Path  # the Python file the runner executes and the app shows
     recorded: frozenset[str] = frozenset()  # names the code passes to ctx.record
+    warnings: tuple[Problem, ...] = ()  # non-fatal problems (Problem.severity "warning")
 
     @property
     def id(self) -> str:
@@ -56,6 +60,7 @@ class LoadedLesson:
 class Catalog:
     lessons: list[LoadedLesson] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)  # of the loaded lessons; non-fatal
 
     def get(self, lesson_id: str) -> LoadedLesson | None:
         return next((lesson for lesson in self.lessons if lesson.id == lesson_id), None)

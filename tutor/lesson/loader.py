@@ -278,7 +278,21 @@ def load_lesson(file: Path) -> LoadedLesson:
                 problems.append(Problem(file, line, f"exercises[{i}].{key}", message))
     if problems:
         raise LessonError(problems)
-    return LoadedLesson(lesson, file.resolve(), code_path, recorded)
+    from tutor.lesson.quiz_lint import quiz_warnings
+
+    warnings = tuple(
+        Problem(file, _line_at(lines, path), name, message, "warning")
+        for path, name, message in quiz_warnings(lesson)
+    )
+    return LoadedLesson(lesson, file.resolve(), code_path, recorded, warnings)
+
+
+def _line_at(lines: dict[tuple[Any, ...], int], path: tuple[Any, ...]) -> int:
+    """The line of ``path``, else of its nearest parent that has one."""
+    for n in range(len(path), 0, -1):
+        if path[:n] in lines:
+            return lines[path[:n]]
+    return 1
 
 
 def load_catalog(extra_dirs: Iterable[Path] = (), *, builtin: bool = True) -> Catalog:
@@ -317,6 +331,7 @@ def load_files(files: Iterable[Path]) -> Catalog:
             continue
         by_id[loaded.id] = loaded
         catalog.lessons.append(loaded)
+        catalog.warnings.extend(loaded.warnings)
     catalog.lessons.sort(key=lambda x: (x.lesson.order, x.id))
     return catalog
 

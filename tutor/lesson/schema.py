@@ -189,12 +189,20 @@ class Question(Strict):
     answer: str | int | float | list[int]
     options: list[LText] | None = None
     tolerance: float = 0.0
-    explain: LText | None = None
+    explain: LText | None = None  # shown after a reveal or a second wrong attempt
+    hint: LText | None = None  # shown after a wrong answer: the concept, never the value
+    # A prediction: answered before pressing run, graded against that run (docs/quiz.md).
+    predict: bool = False
 
     @model_validator(mode="after")
     def _consistent(self) -> Question:
         if isinstance(self.answer, str):
             expr.compile_expr(self.answer)
+        if self.predict and not isinstance(self.answer, str):
+            raise ValueError(
+                "a 'predict' question is graded against the run: its answer must be an "
+                "expression over the run's values, not a literal"
+            )
         if self.kind == "choice":
             if not self.options or len(self.options) < 2:
                 raise ValueError("a 'choice' question needs at least two 'options'")

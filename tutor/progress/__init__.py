@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sqlite3
 import threading
 import time
@@ -26,6 +25,12 @@ from typing import Any, Literal
 
 from tutor import paths, series
 from tutor.events import CheckResult, RunResult
+from tutor.progress.answers import ANSWER_STATUSES as ANSWER_STATUSES
+from tutor.progress.answers import LEARNER_ID_KEY as LEARNER_ID_KEY
+from tutor.progress.answers import AnswersMixin, QuestionRecord
+from tutor.progress.answers import AnswerStatus as AnswerStatus
+from tutor.progress.answers import Prediction as Prediction
+from tutor.progress.answers import clean_text as _text
 
 DB_NAME = "progress.sqlite3"
 
@@ -44,11 +49,9 @@ MAX_POINTS_PER_SERIES = 2000
 # belong in a progress file. Its name is kept in StoredRun.records_omitted.
 MAX_RECORD_JSON_CHARS = 64_000
 
-AnswerStatus = Literal["correct", "wrong", "needs-run", "invalid"]  # == quiz.VerdictStatus
 AttemptOutcome = Literal["passed", "failed", "error"]
 LessonStatus = Literal["new", "started", "done"]
 
-ANSWER_STATUSES: tuple[str, ...] = ("correct", "wrong", "needs-run", "invalid")
 ATTEMPT_OUTCOMES: tuple[str, ...] = ("passed", "failed", "error")
 
 
@@ -56,8 +59,6 @@ def hint_key(lesson_id: str, exercise: str) -> str:
     """The app-state key holding the highest hint level shown for an exercise (CLI and app)."""
     return f"exercise-hint:{lesson_id}:{exercise}"
 
-
-_SURROGATES = re.compile("[\ud800-\udfff]")
 
 # SQLite primary result codes meaning "these bytes are not a (sound) database".
 _SQLITE_CORRUPT = 11
@@ -141,10 +142,14 @@ class LessonSummary:
     last_run_status: str | None
     last_run_at: float | None
     passed_run: bool  # some run completed with every check passing
-    questions_correct: int  # questions whose latest answer is correct
+    # Questions answered right before their value was shown (first try or after a hint);
+    # "done" needs all of them.
+    questions_correct: int
     questions: int
     exercises_passed: int  # distinct exercises with at least one passed attempt
     exercises_tried: int
+    questions_first_try: int = 0  # questions whose first graded answer was right
+    questions_revealed: int = 0  # questions whose value was shown (reveal or 2nd wrong try)
 
 
 # --------------------------------------------------------------------------- schema
@@ -200,19 +205,30 @@ MIGRATIONS: list[tuple[str, ...]] = [
         )""",
         "CREATE INDEX attempts_by_lesson ON attempts (lesson_id, id)",
     ),
+    # 3: quizzes that need understanding (docs/quiz.md): each answer's attempt number,
+    # whether the expected value was shown with it, the run it was graded against and the
+    # prediction it grades; predictions with the time they were made.
+    (
+        "ALTER TABLE answers ADD COLUMN attempt INTEGER",
+        "ALTER TABLE answers ADD COLUMN revealed INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE answers ADD COLUMN run_id INTEGER",
+        "ALTER TABLE answers ADD COLUMN prediction_id INTEGER",
+        """CREATE TABLE predictions (
+            id INTEGER PRIMARY KEY,
+            lesson_id TEXT NOT NULL,
+            question_id TEXT NOT NULL,
+            answer TEXT NOT NULL,
+            at REAL NOT NULL
+        )""",
+        "CREATE INDEX predictions_by_question ON predictions (lesson_id, question_id, id)",
+    ),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
-_TABLES = frozenset({"runs", "answers", "attempts", "app_state"})
+_TABLES = frozenset({"runs", "answers", "attempts", "app_state", "predictions"})
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _text(value: str) -> str:
-    """SQLite stores UTF-8, and a lone surrogate (a bad terminal paste) cannot be encoded:
-    the INSERT would raise. Replace just those code points with U+FFFD, keep the rest."""
-    return _SURROGATES.sub("\ufffd", value)
 
 
 def _json_default(obj: Any) -> Any:
@@ -261,25 +277,27 @@ def _is_corruption(exc: sqlite3.DatabaseError) -> bool:
 def _lesson_status(
     anything: bool,
     passed_run: bool,
-    latest: Mapping[str, str],
+    records: Mapping[str, QuestionRecord],
     n_questions: int,
     question_ids: Iterable[str] | None,
 ) -> LessonStatus:
+    # A question counts once answered right before its value was shown (QuestionRecord.earned).
     if not anything:
         return "new"
+    earned = {q for q, r in records.items() if r.earned}
     if question_ids is not None:
-        ids = list(question_ids)
-        answered = all(latest.get(q) == "correct" for q in ids)
+        answered = all(q in earned for q in question_ids)
     else:
-        answered = sum(1 for s in latest.values() if s == "correct") >= n_questions
+        answered = len(earned) >= n_questions
     return "done" if passed_run and answered else "started"
 
 
 # --------------------------------------------------------------------------- the store
 
 
-class ProgressStore:
-    """The progress database. Safe to share between the UI thread and worker threads.
+class ProgressStore(AnswersMixin):
+    """The progress database (answers and predictions: :class:`AnswersMixin`). Safe to share
+    between the UI thread and worker threads.
 
     Threading: one connection (``check_same_thread=False``) guarded by a lock, rather than a
     connection per thread. Every operation is a millisecond-long transaction, so serialising
@@ -601,36 +619,6 @@ class ProgressStore:
             )
         return None if row is None else self._run_from_row(row)
 
-    # ---------------------------------------------------------------- answers
-
-    def record_answer(
-        self, lesson_id: str, question_id: str, answer: str, status: AnswerStatus | str
-    ) -> int:
-        """Append an answer (every answer is kept; the latest one per question counts)."""
-        if status not in ANSWER_STATUSES:
-            raise ValueError(f"unknown verdict status {status!r}; expected {ANSWER_STATUSES}")
-        with self._write() as conn:
-            cur = conn.execute(
-                "INSERT INTO answers (lesson_id, question_id, answer, status, at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (_text(lesson_id), _text(question_id), _text(answer), status, time.time()),
-            )
-            return int(cur.lastrowid)  # type: ignore[arg-type]
-
-    def answers(self, lesson_id: str) -> dict[str, str]:
-        """question_id -> status of the latest answer to it."""
-        with self._lock:
-            return dict(self._latest_answers(self._connection(), lesson_id))
-
-    @staticmethod
-    def _latest_answers(conn: sqlite3.Connection, lesson_id: str) -> list[tuple[str, str]]:
-        return conn.execute(
-            "SELECT a.question_id, a.status FROM answers a"
-            " JOIN (SELECT MAX(id) AS id FROM answers WHERE lesson_id = ?"
-            "       GROUP BY question_id) latest ON a.id = latest.id",
-            (lesson_id,),
-        ).fetchall()
-
     # ---------------------------------------------------------------- exercise attempts
 
     def record_attempt(
@@ -669,7 +657,7 @@ class ProgressStore:
         question_ids: Iterable[str] | None = None,
     ) -> LessonStatus:
         """``new`` (nothing recorded), ``done`` (a completed run with every check passing and
-        the latest answer to every question correct) or ``started``.
+        every question answered right before its value was shown) or ``started``.
 
         Pass ``question_ids`` (the lesson's questions); without it, ``n_questions`` distinct
         questions answered correctly are required.
@@ -678,14 +666,15 @@ class ProgressStore:
             anything = conn.execute(
                 "SELECT EXISTS (SELECT 1 FROM runs WHERE lesson_id = :l)"
                 " OR EXISTS (SELECT 1 FROM answers WHERE lesson_id = :l)"
-                " OR EXISTS (SELECT 1 FROM attempts WHERE lesson_id = :l)",
+                " OR EXISTS (SELECT 1 FROM attempts WHERE lesson_id = :l)"
+                " OR EXISTS (SELECT 1 FROM predictions WHERE lesson_id = :l)",
                 {"l": lesson_id},
             ).fetchone()[0]
             passed = conn.execute(
                 "SELECT EXISTS (SELECT 1 FROM runs WHERE lesson_id = ? AND passed)", (lesson_id,)
             ).fetchone()[0]
-            latest = dict(self._latest_answers(conn, lesson_id))
-        return _lesson_status(bool(anything), bool(passed), latest, n_questions, question_ids)
+            records = self.question_records(lesson_id)  # same snapshot (the lock is an RLock)
+        return _lesson_status(bool(anything), bool(passed), records, n_questions, question_ids)
 
     def summary(self, lessons: Sequence[tuple[str, str, Sequence[str]]]) -> list[LessonSummary]:
         """One row per ``(lesson_id, title, question_ids)``, in the order given. Three grouped
@@ -696,19 +685,12 @@ class ProgressStore:
                 " JOIN (SELECT lesson_id, COUNT(*) AS n, MAX(passed) AS any_passed,"
                 "       MAX(id) AS last FROM runs GROUP BY lesson_id) g ON r.id = g.last"
             ).fetchall()
-            answer_rows = conn.execute(
-                "SELECT a.lesson_id, a.question_id, a.status FROM answers a"
-                " JOIN (SELECT MAX(id) AS id FROM answers GROUP BY lesson_id, question_id)"
-                " latest ON a.id = latest.id"
-            ).fetchall()
+            records = self._all_question_records(conn)
             attempt_rows = conn.execute(
                 "SELECT lesson_id, exercise, MAX(outcome = 'passed') FROM attempts"
                 " GROUP BY lesson_id, exercise"
             ).fetchall()
         runs = {r[0]: r[1:] for r in run_rows}
-        latest: dict[str, dict[str, str]] = {}
-        for lesson_id, question_id, status in answer_rows:
-            latest.setdefault(lesson_id, {})[question_id] = status
         exercises: dict[str, list[bool]] = {}
         for lesson_id, _exercise, passed in attempt_rows:
             exercises.setdefault(lesson_id, []).append(bool(passed))
@@ -716,7 +698,7 @@ class ProgressStore:
         rows: list[LessonSummary] = []
         for lesson_id, title, question_ids in lessons:
             n_runs, any_passed, last_status, last_at = runs.get(lesson_id, (0, 0, None, None))
-            answers = latest.get(lesson_id, {})
+            answers = records.get(lesson_id, {})
             tried = exercises.get(lesson_id, [])
             anything = bool(n_runs or answers or tried)
             rows.append(
@@ -730,10 +712,18 @@ class ProgressStore:
                     last_run_status=last_status,
                     last_run_at=last_at,
                     passed_run=bool(any_passed),
-                    questions_correct=sum(answers.get(q) == "correct" for q in question_ids),
+                    questions_correct=sum(
+                        q in answers and answers[q].earned for q in question_ids
+                    ),
                     questions=len(question_ids),
                     exercises_passed=sum(tried),
                     exercises_tried=len(tried),
+                    questions_first_try=sum(
+                        q in answers and answers[q].first_try is True for q in question_ids
+                    ),
+                    questions_revealed=sum(
+                        q in answers and answers[q].revealed for q in question_ids
+                    ),
                 )
             )
         return rows
@@ -741,12 +731,12 @@ class ProgressStore:
     # ---------------------------------------------------------------- reset and state
 
     def reset(self, lesson_id: str | None = None) -> None:
-        """Forget one lesson's runs, answers and attempts, or every lesson's.
+        """Forget one lesson's runs, answers, predictions and attempts, or every lesson's.
 
         App state (language, last lesson) is a preference, not progress, and is kept.
         """
         with self._write() as conn:
-            for table in ("runs", "answers", "attempts"):
+            for table in ("runs", "answers", "attempts", "predictions"):
                 if lesson_id is None:
                     conn.execute(f"DELETE FROM {table}")
                 else:
@@ -793,6 +783,8 @@ __all__: list[str] = [
     "Attempt",
     "LessonSummary",
     "MIGRATIONS",
+    "Prediction",
+    "QuestionRecord",
     "ProgressError",
     "ProgressStore",
     "SCHEMA_VERSION",
