@@ -2,9 +2,10 @@
 
 This module parses the command line and hands it to one command: ``commands.py`` (list,
 validate, run, progress, runs, reset), ``exercises.py`` (check, watch, exercise, hint,
-solution); ``output.py`` prints a run, ``signals.py`` turns Ctrl+C into a stopped run,
-``common.py`` holds what they share. The CLI keeps no rules of its own: it prints what the
-core (``tutor.lesson``, ``tutor.training``, ``tutor.exercises``, ``tutor.progress``) answers.
+solution), ``sweep.py`` (sweep, experiment); ``output.py`` prints a run, ``signals.py`` turns
+Ctrl+C into a stopped run, ``common.py`` holds what they share. The CLI keeps no rules of
+its own: it prints what the core (``tutor.lesson``, ``tutor.training``, ``tutor.exercises``,
+``tutor.progress``) answers.
 
 Import cost matters here: ``list``, ``validate`` and ``--version`` must never
 import torch (or the Textual app), so everything heavy is imported inside the
@@ -28,7 +29,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from tutor import __version__
-from tutor.cli import commands, exercises, quiz
+from tutor.cli import commands, exercises, quiz, sweep
 from tutor.cli.common import PROG
 from tutor.training.device import DEVICE_CHOICES
 
@@ -149,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     exercises.add_parsers(sub)
     quiz.add_quiz_parser(sub)
+    sweep.add_parsers(sub, _device_name)
     return parser
 
 
@@ -205,4 +207,6 @@ COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     "hint": exercises.cmd_hint,
     "solution": exercises.cmd_solution,
     "quiz": quiz.cmd_quiz,
+    "sweep": sweep.cmd_sweep,
+    "experiment": sweep.cmd_experiment,
 }

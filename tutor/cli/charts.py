@@ -83,6 +83,28 @@ def render_charts(
     return out
 
 
+def render_compare(
+    title: str, per: str, series: Mapping[str, Points], width: int, color: bool
+) -> str:
+    """One chart with a curve per run (a sweep's), each in its own colour and legend entry."""
+    from tutor import plot
+    from tutor.series import DEFAULT_SMOOTHING
+
+    curves = tuple(
+        plot.Curve(
+            label,
+            list(points),
+            "epoch" if per == "epoch" else "step",
+            plot.PALETTE[i % len(plot.PALETTE)],
+        )
+        for i, (label, points) in enumerate(series.items())
+    )
+    chart = plot.Chart(
+        title, curves, smoothing=DEFAULT_SMOOTHING, tier=plot.detect_tier(), color=color
+    )
+    return plot.to_ansi(plot.render(chart, width, CHART_HEIGHT), color)
+
+
 def render_samples(images: list[Any], captions: list[str] | None, width: int, color: bool) -> str:
     """The run's sample pictures with captions; half blocks in colour, shade characters without."""
     from tutor import imageview

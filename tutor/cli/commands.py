@@ -190,7 +190,7 @@ def _run(
     out = sys.stdout  # taken before any redirect: JSON and text output always go here
     sink: JsonOutput | TextOutput
     if args.json:
-        sink = JsonOutput(out)
+        sink = JsonOutput(out, loaded, args.lang)
     else:
         sink = TextOutput(out, loaded, args.lang, device_label)
     # With --json, print()s in lesson code would corrupt the event stream: send them to stderr.

@@ -42,8 +42,10 @@ def jsonable(value: Any) -> Any:
 class JsonOutput:
     """One JSON object per line, flushed, for every event a script may want."""
 
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: TextIO, loaded: LoadedLesson | None = None, lang: str = "en") -> None:
         self.out = out
+        self.loaded = loaded  # for the doctor's ranges in the end event
+        self.lang = lang
         self.logs_seen = 0
 
     def __call__(self, event: Event) -> None:
@@ -75,23 +77,32 @@ class JsonOutput:
     def finish(self, result: RunResult) -> None:
         for text in result.logs[self.logs_seen :]:  # notes the runner adds after the run
             self._write(event="log", text=text)
-        self._write(
-            event="end",
-            lesson=result.lesson_id,
-            status=result.status,
-            metrics=result.metrics,
-            checks=[c.as_dict() for c in result.checks],
-            dataset=result.dataset,
-            device=result.device,
-            seconds=round(result.seconds, 3),
-            seed=result.seed,
-            error=result.error,
-            hint=result.hint,
-        )
+        self._write(**end_fields(result, self.loaded, self.lang))
 
     def _write(self, **fields: Any) -> None:
         self.out.write(json.dumps(jsonable(fields), ensure_ascii=False, allow_nan=False) + "\n")
         self.out.flush()
+
+
+def end_fields(result: RunResult, loaded: LoadedLesson | None, lang: str) -> dict[str, Any]:
+    """The ``end`` event of a run (also each ``sweep-run``'s ``end``), with the doctor's word."""
+    from tutor.doctor import diagnose
+
+    diagnosis = diagnose(result, loaded.lesson if loaded else None)
+    return {
+        "event": "end",
+        "lesson": result.lesson_id,
+        "status": result.status,
+        "metrics": result.metrics,
+        "checks": [c.as_dict() for c in result.checks],
+        "dataset": result.dataset,
+        "device": result.device,
+        "seconds": round(result.seconds, 3),
+        "seed": result.seed,
+        "error": result.error,
+        "hint": result.hint,
+        "diagnosis": diagnosis.as_json(lang) if diagnosis else None,
+    }
 
 
 # -- text ------------------------------------------------------------------------------------
@@ -260,4 +271,9 @@ def summary_lines(result: RunResult, loaded: LoadedLesson, lang: str) -> list[st
         lines += ["", result.error]
     if result.hint:
         lines.append(f"hint: {result.hint}")
+    from tutor.doctor import diagnose
+
+    diagnosis = diagnose(result, loaded.lesson)
+    if diagnosis:
+        lines += ["", *(f"doctor   {line}" for line in diagnosis.lines(lang))]
     return lines

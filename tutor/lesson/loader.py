@@ -276,6 +276,12 @@ def load_lesson(file: Path) -> LoadedLesson:
             for i, key, message in exercise_problems(code_path, lesson.exercises):
                 line = lines.get(("exercises", i, key), lines.get(("exercises", i), 1))
                 problems.append(Problem(file, line, f"exercises[{i}].{key}", message))
+        if lesson.experiments:  # NAME_i: run i's value of a name the code produces
+            from tutor.lesson.experiments import experiment_problems
+
+            for i, key, message in experiment_problems(lesson, known):
+                line = lines.get(("experiments", i, key), lines.get(("experiments", i), 1))
+                problems.append(Problem(file, line, f"experiments[{i}].{key}", message))
     if problems:
         raise LessonError(problems)
     from tutor.lesson.quiz_lint import quiz_warnings

@@ -7,6 +7,7 @@ expressions are parsed here so a broken one is reported at load time.
 
 from __future__ import annotations
 
+import itertools
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -273,6 +274,48 @@ class Exercise(Strict):
         return self.title.get(lang) if self.title else self.target
 
 
+Scalar = int | float | str | bool
+
+
+class Experiment(Strict):
+    """Runs compared to answer a question (docs/experiments.md). Run ``i`` is the ``i``-th
+    combination of ``sweep`` (first name slowest); ``predict``, ``expect`` and ``conclusion``
+    read its values as ``NAME_i`` (``loss_0``, ``lr_2``)."""
+
+    id: Annotated[str, Field(pattern=ID_PATTERN)]
+    question: LText
+    sweep: Annotated[dict[str, Annotated[list[Scalar], Field(min_length=1)]], Field(min_length=1)]
+    set: dict[str, Scalar] = {}  # the same for every run (e.g. fewer epochs)
+    predict: Question | None = None  # asked before the runs; its answer reads the runs
+    expect: str  # true when the runs show the claimed effect (asserted at default settings)
+    conclusion: LText  # a str.format template: {loss_0:.3g}
+
+    @field_validator("expect")
+    @classmethod
+    def _parses(cls, value: str) -> str:
+        expr.compile_expr(value)
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Experiment:
+        if len(self.variants()) < 2:
+            raise ValueError("an experiment compares at least two runs")
+        if len(self.variants()) > MAX_EXPERIMENT_RUNS:
+            raise ValueError(f"an experiment makes at most {MAX_EXPERIMENT_RUNS} runs")
+        both = sorted(set(self.sweep) & set(self.set))
+        if both:
+            raise ValueError(f"{both} cannot be both swept and set")
+        return self
+
+    def variants(self) -> list[dict[str, Any]]:
+        """The swept values of each run, in run order."""
+        names = list(self.sweep)
+        return [dict(zip(names, combo)) for combo in itertools.product(*self.sweep.values())]
+
+
+MAX_EXPERIMENT_RUNS = 12
+
+
 class Lesson(Strict):
     id: Annotated[str, Field(pattern=ID_PATTERN)]
     title: LText
@@ -290,6 +333,7 @@ class Lesson(Strict):
     exercises: list[Exercise] = []  # functions the learner writes (docs/exercises.md)
     # Hyperparameter overrides for a quick smoke run (CI runs every lesson this way).
     smoke: dict[str, int | float | str | bool] = {}
+    experiments: list[Experiment] = []  # runs compared to answer a question (docs/experiments.md)
 
     @model_validator(mode="after")
     def _smoke_params_exist(self) -> Lesson:
@@ -303,12 +347,26 @@ class Lesson(Strict):
         return self
 
     @model_validator(mode="after")
+    def _experiment_settings_exist(self) -> Lesson:
+        for exp in self.experiments:
+            settings = [(n, v) for n, vs in exp.sweep.items() for v in vs] + list(exp.set.items())
+            for name, value in settings:
+                spec = self.hyperparam(name)
+                if spec is None:
+                    raise ValueError(f"experiment {exp.id}: {name!r} is not a hyperparameter")
+                problem = spec.problem_with(value)
+                if problem:
+                    raise ValueError(f"experiment {exp.id}: {name}: {problem}")
+        return self
+
+    @model_validator(mode="after")
     def _unique_names(self) -> Lesson:
         for what, names in (
             ("hyperparams", [h.name for h in self.hyperparams]),
             ("series", [s.name for s in self.series]),
             ("quiz", [q.id for q in self.quiz]),
             ("exercises", [e.name for e in self.exercises]),
+            ("experiments", [e.id for e in self.experiments]),
         ):
             dupes = sorted({n for n in names if names.count(n) > 1})
             if dupes:

@@ -45,6 +45,7 @@ from tutor.events import Event, RunResult, Sink, Status
 from tutor.lesson.catalog import LoadedLesson
 from tutor.training import child
 from tutor.training.runner import default_dataset
+from tutor.training.sweep import SweepEvent, SweepSink
 
 CANCEL = b"c"
 # After Stop, a lesson gets this long to reach its next report_step before its process is
@@ -78,6 +79,19 @@ class RunRequest:
     code_path: Path | None = None
     threads: int | None = None
     lang: str = "en"
+
+
+@dataclass(frozen=True)
+class SweepRequest:
+    """Several runs, one after another in one child (``Trainer.sweep``); each event comes
+    back wrapped in a :class:`~tutor.training.sweep.SweepEvent`, then :class:`SweepDone`."""
+
+    runs: list[RunRequest]
+
+
+@dataclass(frozen=True)
+class SweepDone:
+    pass
 
 
 # -- frames ------------------------------------------------------------------------------
@@ -183,6 +197,49 @@ class TrainingProcess:
         sink(events.RunFinished(finished))
         return finished
 
+    def sweep(
+        self, request: SweepRequest, sink: SweepSink, cancel: threading.Event
+    ) -> list[RunResult]:
+        """Like :meth:`run` for each of ``request.runs`` in turn; the list ends at the run
+        that was stopped or whose process died (that one gets a fallback result)."""
+        collectors = [
+            _Collector(r, lambda e, i=i: sink(SweepEvent(i, e))) for i, r in enumerate(request.runs)
+        ]
+        results: list[RunResult] = []
+        with self._sink_lock:  # printed lines belong to the run in progress
+            self._sink = lambda e: collectors[min(len(results), len(collectors) - 1)](e)
+        done = threading.Event()
+        threading.Thread(
+            target=self._watch_cancel, args=(cancel, done), daemon=True, name="worker-cancel"
+        ).start()
+        finished = False
+        try:
+            if self.wait_ready() is not None and self._send_request(request):
+                while (frame := read_frame(self._frames)) is not None:
+                    if isinstance(frame, SweepDone):
+                        finished = True
+                        break
+                    if isinstance(frame, WorkerCrashed):
+                        collectors[min(len(results), len(collectors) - 1)].crash = frame.error
+                    elif not isinstance(frame, SweepEvent):
+                        continue
+                    elif isinstance(frame.event, events.RunFinished):
+                        results.append(frame.event.result)
+                        sink(frame)
+                    else:
+                        collectors[frame.index](frame.event)
+        finally:
+            done.set()
+            self._reap()
+        if not finished and len(results) < len(collectors):
+            index = len(results)
+            lost = collectors[index].fallback_result(
+                self.ended_how(), cancel.is_set(), list(self.output)
+            )
+            results.append(lost)
+            sink(SweepEvent(index, events.RunFinished(lost)))
+        return results
+
     def close(self) -> None:
         """End the child: a spare exits when its stdin closes; a busy one gets the grace
         time to stop at a step, then it is killed."""
@@ -194,7 +251,7 @@ class TrainingProcess:
 
     # -- internals ----------------------------------------------------------------------
 
-    def _send_request(self, request: RunRequest) -> bool:
+    def _send_request(self, request: RunRequest | SweepRequest) -> bool:
         """Send the request unless Stop came first; False if it was not sent."""
         assert self.proc.stdin is not None
         with self._lock:
@@ -400,6 +457,36 @@ class Trainer:
             with self._lock:
                 self._busy.discard(proc)
 
+    def sweep(
+        self,
+        loaded: LoadedLesson,
+        params_list: list[dict[str, Any]],
+        *,
+        sink: SweepSink | None = None,
+        cancel: threading.Event | None = None,
+        device: str = "auto",
+        threads: int | None = None,
+        lang: str = "en",
+    ) -> list[RunResult]:
+        """Run the lesson once per ``params_list`` entry, one after another in the spare
+        process (torch imported once); ``sink`` gets each event as ``SweepEvent(index, event)``.
+        Stop ends the run in progress and skips the rest (the list is then shorter)."""
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the trainer is closed")
+            proc = self._spare if self._spare and self._spare.proc.poll() is None else None
+            self._spare = None
+            proc = proc or TrainingProcess(self.device)
+            self._busy.add(proc)
+        runs = [RunRequest(loaded, dict(p), device, None, threads, lang) for p in params_list]
+        try:
+            return proc.sweep(
+                SweepRequest(runs), sink or (lambda event: None), cancel or threading.Event()
+            )
+        finally:
+            with self._lock:
+                self._busy.discard(proc)
+
     def close(self) -> None:
         """End the spare and any run still going (the app is exiting)."""
         with self._lock:
@@ -464,6 +551,22 @@ def main(argv: list[str] | None = None) -> int:
         sink(Ready(os.getpid(), str(torch.__version__), device))
         stdin = sys.stdin.buffer
         request = read_frame(stdin)
+        if isinstance(request, SweepRequest):
+            threading.Thread(target=_watch_parent, args=(stdin, cancel), daemon=True).start()
+            for index, run in enumerate(request.runs):
+                if cancel.is_set():
+                    break
+                run_lesson(
+                    run.loaded,
+                    run.params,
+                    sink=lambda event, i=index: sink(SweepEvent(i, event)),
+                    cancel=cancel,
+                    device=run.device,
+                    threads=run.threads,
+                    lang=run.lang,
+                )
+            sink(SweepDone())
+            return 0
         if not isinstance(request, RunRequest):
             return 0  # the app closed without a run for us (a spare at exit)
         threading.Thread(target=_watch_parent, args=(stdin, cancel), daemon=True).start()
