@@ -24,10 +24,10 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
-from tutor.series import decimate, ema
+from tutor.series import NUMPY_FROM, SeriesCache, decimate, ema
 
 Point = tuple[float, float]
 Per = Literal["step", "epoch"]
@@ -76,6 +76,9 @@ class Curve:
     per: Per = "step"
     colour: int = PALETTE[0]
     overlay: bool = False  # an earlier run: dim, behind the live curves, in the second legend
+    # A live series' cache (smoothed and thinned as it grows): a redraw then costs no full
+    # pass over the points. Without one, long series are smoothed and thinned with numpy.
+    cache: SeriesCache | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -252,17 +255,28 @@ def _prepare(chart: Chart, cap: int) -> tuple[list[_Prepared], str, float | None
     out: list[_Prepared] = []
     ordered = [(0, c) for c in chart.curves if c.overlay] + list(enumerate(live))
     for index, curve in ordered:
-        points = list(curve.points)
-        if curve.per == "epoch" and axis == "step":
-            if spe is None:
-                continue  # no epoch has ended yet next to these steps: nowhere to put it
-            points = [(x * spe, y) for x, y in points]
-        if curve.per == "step" and chart.smoothing > 0:
+        points = curve.points
+        if curve.per == "epoch":
+            if axis == "step":
+                if spe is None:
+                    continue  # no epoch has ended yet next to these steps: nowhere to put it
+                points = [(x * spe, y) for x, y in points]
+            out.append(_Prepared(curve, decimate(points, cap), "epoch", index))
+            continue
+        weight = chart.smoothing
+        if len(points) >= NUMPY_FROM:  # shorter ones are as fast in Python, without numpy
+            # The same results with numpy; a live series' own cache keeps them between
+            # drawings (only new points cost), a fresh one makes a cold drawing fit too.
+            cache = curve.cache or SeriesCache()
+            if weight > 0 and not curve.overlay:
+                out.append(_Prepared(curve, cache.thinned(points, cap), "raw", index))
+            out.append(_Prepared(curve, cache.thinned(points, cap, weight), "line", index))
+            continue
+        if weight > 0:
             if not curve.overlay:
                 out.append(_Prepared(curve, decimate(points, cap), "raw", index))
-            points = ema(points, chart.smoothing)
-        role: Literal["line", "epoch"] = "epoch" if curve.per == "epoch" else "line"
-        out.append(_Prepared(curve, decimate(points, cap), role, index))
+            points = ema(points, weight)
+        out.append(_Prepared(curve, decimate(points, cap), "line", index))
     return out, axis, spe
 
 

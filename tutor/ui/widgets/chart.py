@@ -30,7 +30,7 @@ from textual.widget import Widget
 
 from tutor import plot
 from tutor.plot import OVERLAY_PALETTE, PALETTE, PREVIOUS_COLOUR, Tier  # noqa: F401 (re-exported)
-from tutor.series import DEFAULT_SMOOTHING
+from tutor.series import DEFAULT_SMOOTHING, SeriesCache
 
 Per = Literal["step", "epoch"]
 Point = tuple[float, float]
@@ -49,6 +49,9 @@ class ChartSeries:
     label: str
     per: Per = "step"
     points: list[Point] = field(default_factory=list)
+    # Smoothed and thinned as the points arrive (on the drawing thread): a redraw of a long
+    # run costs the new points, not all of them (bench/charts.py).
+    cache: SeriesCache = field(default_factory=SeriesCache, compare=False, repr=False)
 
 
 @dataclass
@@ -110,7 +113,7 @@ class ChartDrawing:
             plot.Curve(o.label, o.points, o.per, o.colour, overlay=True) for o in self.overlays
         ]
         curves += [
-            plot.Curve(s.label, s.points, s.per, PALETTE[i % len(PALETTE)])
+            plot.Curve(s.label, s.points, s.per, PALETTE[i % len(PALETTE)], cache=s.cache)
             for i, s in enumerate(self.series)
         ]
         return plot.Chart(
@@ -288,6 +291,7 @@ class LiveChart(Widget):
         the learner compares it with the runs overlaid)."""
         for series in self._series.values():
             series.points.clear()
+            series.cache = SeriesCache()  # the one in a drawing in flight stays with it
         self._changed()
 
     def set_overlays(self, overlays: Iterable[OverlaySeries]) -> None:
@@ -321,7 +325,8 @@ class LiveChart(Widget):
             self.title,
             self._empty_text,
             tuple(
-                ChartSeries(s.name, s.label, s.per, list(s.points)) for s in self._series.values()
+                ChartSeries(s.name, s.label, s.per, list(s.points), s.cache)
+                for s in self._series.values()
             ),
             tuple(self._overlays),  # replaced, never changed in place
             self.y_range,
