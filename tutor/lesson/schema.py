@@ -189,6 +189,8 @@ class Question(Strict):
     options: list[LText] | None = None
     tolerance: float = 0.0
     explain: LText | None = None
+    predict: bool = False
+    hint: LText | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Question:
