@@ -3,7 +3,8 @@
 - A choice question with a fixed answer does not give itself away by length: its correct
   option is at most 1.5 times as long as the longest distractor, in English and Chinese.
 - At most one question per lesson is a pure read-off: its answer is a recorded value as is
-  (a bare name, maybe indexed with constants or wrapped in ``shape``), no reasoning step.
+  (a bare name, maybe indexed with constants or wrapped in ``shape``), no reasoning step;
+  predictions do not count, they are answered before the run.
 - At least eight lessons ask for a prediction (``predict: true``), answered before the run
   and graded against it, so its answer must be an expression over the run's values.
 - Every question has a hint in both languages.
@@ -24,8 +25,10 @@ MAX_RATIO = 1.5
 
 
 def is_read_off(question: Question) -> bool:
-    """True when the answer is a run's value taken as it is, without any reasoning step."""
-    if not question.grounded:
+    """True when the answer is a run's value taken as it is, without any reasoning step.
+
+    A prediction is never a read-off: it is answered before the run."""
+    if not question.grounded or question.predict:
         return False
     node = ast.parse(str(question.answer), mode="eval").body
     if (
