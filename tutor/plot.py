@@ -60,7 +60,7 @@ def detect_tier(environ: Mapping[str, str] = os.environ) -> Tier:
     no braille glyphs but has half blocks; vt100 and dumb terminals get ASCII."""
     chosen = environ.get("DL_TUTOR_CHARTS", "").strip().lower()
     if chosen in TIERS:
-        return chosen  # type: ignore[return-value]
+        return chosen
     term = environ.get("TERM", "")
     if term == "linux":
         return "block"
@@ -113,7 +113,7 @@ def nice_ticks(lo: float, hi: float, count: int) -> tuple[list[float], float]:
     """Round ticks inside [lo, hi] (about ``count`` of them) and their step."""
     step = nice_step(hi - lo, count)
     first = math.ceil(lo / step - 1e-9)
-    ticks = []
+    ticks: list[float] = []
     k = first
     while k * step <= hi + step * 1e-9 and len(ticks) < 100:
         ticks.append(round(k * step, 12))

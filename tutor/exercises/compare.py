@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from tutor.lesson.schema import Exercise
 
 
-class Drained(list):  # type: ignore[type-arg]
+class Drained(list[Any]):
     """The items a generator (any iterator) yielded, so it can be compared as a list."""
 
 

@@ -258,7 +258,11 @@ def load_lesson(file: Path) -> LoadedLesson:
             | recorded
             | reported
         )
-        for section, items in (("checks", lesson.checks), ("quiz", lesson.quiz)):
+        sections: tuple[tuple[str, Sequence[Check | Question]], ...] = (
+            ("checks", lesson.checks),
+            ("quiz", lesson.quiz),
+        )
+        for section, items in sections:
             for i, item in enumerate(items):
                 key = "expr" if section == "checks" else "answer"
                 for name in sorted(item.names() - known):

@@ -11,11 +11,10 @@ Non-fatal: the lesson loads, ``dl-tutor validate`` prints them and still passes.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-# Imports nothing from tutor: the loader imports it, and the lesson types' modules sit in an
-# import circle of their own (lesson.schema <-> exercises) this module should not join.
-Lesson = Question = Any
+if TYPE_CHECKING:  # the loader imports this module; it needs the types only for annotations
+    from tutor.lesson.schema import Lesson, Question
 # (the YAML path of the offending value, the field as printed, the message)
 QuizWarning = tuple[tuple[Any, ...], str, str]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ast
 import math
-from typing import Any
+from typing import Any, cast
 
 MAX_SPEC_ELEMENTS = 1_000_000  # per generated tensor: a typo must not eat the memory
 MAX_SPEC_CHARS = 2_000
@@ -248,11 +248,12 @@ def _eval_node(node: ast.AST, g: Any) -> Any:
     name = node.func.id
     dtype = None
     for keyword in node.keywords:
-        raw = keyword.value.id if isinstance(keyword.value, ast.Name) else keyword.value.value
+        value = keyword.value
+        raw = value.id if isinstance(value, ast.Name) else str(cast(ast.Constant, value).value)
         dtype = getattr(torch, _DTYPES[raw])
     if name == "tensor":
         return torch.tensor(_literal_data(node.args[0], ""), dtype=dtype)
-    ints = [a.value for a in node.args if isinstance(a, ast.Constant)]
+    ints = [int(cast(Any, a.value)) for a in node.args if isinstance(a, ast.Constant)]
     if name == "randint":
         return torch.randint(0, ints[0], tuple(ints[1:]), generator=g, dtype=dtype or torch.int64)
     if name == "arange":

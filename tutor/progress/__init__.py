@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -379,7 +380,7 @@ class ProgressStore(AnswersMixin):
         # The file itself (progress.sqlite3.lock) stays; it is empty and harmless.
         fd = os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            if os.name == "nt":
+            if sys.platform == "win32":
                 import msvcrt
 
                 msvcrt.locking(fd, msvcrt.LK_LOCK, 1)  # retries for ~10 s, then raises

@@ -181,7 +181,7 @@ class AnswersMixin:
         for lesson_id, *row in conn.execute(
             "SELECT lesson_id, question_id, status, revealed FROM answers ORDER BY id"
         ):
-            rows.setdefault(lesson_id, []).append(tuple(row))  # type: ignore[arg-type]
+            rows.setdefault(lesson_id, []).append((row[0], row[1], row[2]))
         return {lesson_id: question_records(r) for lesson_id, r in rows.items()}
 
     # ---------------------------------------------------------------- predictions
@@ -213,7 +213,7 @@ class AnswersMixin:
                 )
                 .fetchall()
             )
-        return [Prediction(*row[:5], bool(row[5])) for row in rows]
+        return [Prediction(row[0], row[1], row[2], row[3], row[4], bool(row[5])) for row in rows]
 
     def first_run_after(self, lesson_id: str, at: float) -> StoredRun | None:
         """The first completed run of the lesson that started after ``at``."""

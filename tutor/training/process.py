@@ -37,6 +37,7 @@ import time
 import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
@@ -55,6 +56,11 @@ CANCEL_GRACE_SECONDS = 1.0
 ORPHAN_EXIT_SECONDS = 2.0
 _HEADER = struct.Struct(">I")
 OUTPUT_LINES_KEPT = 40  # the tail of the child's output, for a crash report
+
+
+def _tagged(sink: Any, index: int, event: Any) -> None:
+    """Hand one run's event to a sweep's sink, tagged with the run's place in the sweep."""
+    sink(SweepEvent(index, event))
 
 
 @dataclass(frozen=True)
@@ -203,7 +209,7 @@ class TrainingProcess:
         """Like :meth:`run` for each of ``request.runs`` in turn; the list ends at the run
         that was stopped or whose process died (that one gets a fallback result)."""
         collectors = [
-            _Collector(r, lambda e, i=i: sink(SweepEvent(i, e))) for i, r in enumerate(request.runs)
+            _Collector(r, partial(_tagged, sink, i)) for i, r in enumerate(request.runs)
         ]
         results: list[RunResult] = []
         with self._sink_lock:  # printed lines belong to the run in progress
@@ -559,7 +565,7 @@ def main(argv: list[str] | None = None) -> int:
                 run_lesson(
                     run.loaded,
                     run.params,
-                    sink=lambda event, i=index: sink(SweepEvent(i, event)),
+                    sink=partial(_tagged, sink, index),
                     cancel=cancel,
                     device=run.device,
                     threads=run.threads,

@@ -80,7 +80,8 @@ def use_log_scale(
     fell). The learner can also switch log scale on with ``g``."""
     if not overlays or y_range is not None:
         return False
-    ys = [y for s in [*series, *overlays] for _, y in s.points if math.isfinite(y)]
+    points = [p for s in series for p in s.points] + [p for s in overlays for p in s.points]
+    ys = [y for _, y in points if math.isfinite(y)]
     positive = [y for y in ys if y > 0]
     if not positive or min(ys) < 0:
         return False

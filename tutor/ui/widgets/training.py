@@ -715,5 +715,5 @@ class TrainingView(VerticalScroll):
             return
         event.stop()
         view = self.query_one("#image-view", Static)
-        view.update(event.worker.result)
+        view.update(event.worker.result or "")
         view.display = True
