@@ -1,0 +1,81 @@
+"""The five panes beside the lesson list: Lesson, Code, Train, Quiz and Exercise, as tabs.
+
+One module per pane; each pane is a ``TabPane`` that owns its state, its workers and its
+keys. The App hands them what they show (attributes and calls down) and hears back through
+messages (:mod:`tutor.ui.messages`, and those nested in a pane).
+
+Mounted right after the first screen is painted, not in it: the tabs and what they hold
+(Markdown, the code editor, the charts) cost the first frame ~0.1 s of layout and styling
+and another ~0.2 s of imports, and there is nothing to show in them before the lessons are
+loaded anyway. So nothing before the first paint imports this package; their styles are in
+``panes.tcss`` beside it, read when they are mounted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cached_property
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import TabbedContent
+
+from tutor.ui.panes.exercise import ExercisePane
+from tutor.ui.panes.lesson import CodePane, LessonPane
+from tutor.ui.panes.quiz import QuizPane
+from tutor.ui.panes.train import TrainPane
+
+__all__ = ["CodePane", "ExercisePane", "LessonPane", "Panes", "QuizPane", "TrainPane"]
+
+
+class Panes(Vertical):
+    """``#panes``: holds ``#main-tabs`` and its ``#pane-*`` tabs with their contents."""
+
+    def compose(self) -> ComposeResult:
+        with TabbedContent(id="main-tabs", initial="pane-lesson"):
+            yield LessonPane("1 Lesson", id="pane-lesson")
+            yield CodePane("2 Code", id="pane-code")
+            yield TrainPane("3 Train", id="pane-train")
+            yield QuizPane("4 Quiz", id="pane-quiz")
+            yield ExercisePane("5 Exercise", id="pane-exercise")
+
+    # The panes are kept by reference: quitting still reaches them after they are unmounted.
+    @cached_property
+    def lesson(self) -> LessonPane:
+        return self.query_one(LessonPane)
+
+    @cached_property
+    def code(self) -> CodePane:
+        return self.query_one(CodePane)
+
+    @cached_property
+    def train(self) -> TrainPane:
+        return self.query_one(TrainPane)
+
+    @cached_property
+    def quiz(self) -> QuizPane:
+        return self.query_one(QuizPane)
+
+    @cached_property
+    def exercise(self) -> ExercisePane:
+        return self.query_one(ExercisePane)
+
+    @property
+    def active(self) -> str:
+        """The id of the pane in front (``pane-lesson``, …)."""
+        return self.query_one(TabbedContent).active
+
+    @active.setter
+    def active(self, pane: str) -> None:
+        self.query_one(TabbedContent).active = pane
+
+    def focus_pane(self, pane: str) -> None:
+        """Focus what pane ``pane`` scrolls, so arrows scroll what is on screen."""
+        focus: dict[str, Callable[[], None]] = {
+            "pane-lesson": self.lesson.focus_content,
+            "pane-code": self.code.focus_content,
+            "pane-train": self.train.focus_content,
+            "pane-quiz": self.quiz.focus_content,
+            "pane-exercise": self.exercise.focus_content,
+        }
+        focus.get(pane, self.train.focus_content)()
