@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from textual import on, work
 from textual.app import App, ComposeResult
@@ -63,6 +63,23 @@ PANES_CSS_PATH = Path(__file__).parent / "panes" / "panes.tcss"
 _PANES_GROUP = Binding.Group("Panes", compact=True)
 # Actions that still work while a modal dialog (the reset confirmation) is open.
 _MODAL_SAFE_ACTIONS = {"quit"}
+
+
+T = TypeVar("T")
+
+
+class _FromPane(Generic[T]):
+    """A read-only app attribute that a pane keeps: ``app.<attr>`` reads ``panes.<pane>.<attr>``,
+    or ``default`` in the moment before the panes are mounted."""
+
+    def __init__(self, pane: str, attr: str, default: T) -> None:
+        self.pane, self.attr, self.default = pane, attr, default
+
+    def __get__(self, app: TutorApp | None, owner: type[TutorApp]) -> T:
+        if app is None or app._panes is None:
+            return self.default
+        value: T = getattr(getattr(app._panes, self.pane), self.attr)
+        return value
 
 
 class TutorApp(App[None]):
@@ -134,7 +151,6 @@ class TutorApp(App[None]):
         self._given_store = store
         self._link: StoreLink | None = None
         self.store_error: str | None = None  # why progress is not being saved, if it is not
-        self._seen_seq: dict[tuple[str, str], int] = {}  # (what, lesson id) -> snapshot seq
         self.current: LoadedLesson | None = None  # the lesson shown in the panes
         self.torch_ready = False  # a training process is warm (torch imported)
         self._trainer: Trainer | None = None  # made at the first paint (see `trainer`)
@@ -155,33 +171,14 @@ class TutorApp(App[None]):
         """Store jobs (and runs to store) not yet reflected in the UI; start-up is the first."""
         return self._link.pending if self._link is not None else 1
 
-    @property
-    def active_run(self) -> ActiveRun | None:
-        return self._panes.train.active_run if self._panes else None
-
-    @property
-    def last_result(self) -> RunResult | None:
-        return self._panes.train.last_result if self._panes else None
-
-    @property
-    def last_run_id(self) -> int | None:
-        return self._panes.train.last_run_id if self._panes else None
-
-    @property
-    def overlays(self) -> dict[int, int]:
-        return self._panes.train.overlays if self._panes else {}
-
-    @property
-    def my_code(self) -> set[str]:
-        return self._panes.train.my_code if self._panes else set()
-
-    @property
-    def checking(self) -> bool:
-        return self._panes.exercise.checking if self._panes else False
-
-    @property
-    def grading(self) -> int:
-        return self._panes.quiz.grading if self._panes else 0
+    # Kept by the panes, read here (docs/testing.md); the default before they are mounted.
+    active_run: _FromPane[ActiveRun | None] = _FromPane("train", "active_run", None)
+    last_result: _FromPane[RunResult | None] = _FromPane("train", "last_result", None)
+    last_run_id: _FromPane[int | None] = _FromPane("train", "last_run_id", None)
+    overlays: _FromPane[dict[int, int]] = _FromPane("train", "overlays", {})
+    my_code: _FromPane[set[str]] = _FromPane("train", "my_code", set())
+    checking: _FromPane[bool] = _FromPane("exercise", "checking", False)
+    grading: _FromPane[int] = _FromPane("quiz", "grading", 0)
 
     def completed_run(self, lesson_id: str) -> RunResult | None:
         """The run quiz answers are graded against: the lesson's latest completed run, from
@@ -280,9 +277,7 @@ class TutorApp(App[None]):
         self.store_error = opened.error
         self._link = link = StoreLink(opened.store, catalog)
         if self._panes is not None:
-            for pane in (self._panes.train, self._panes.quiz, self._panes.exercise):
-                pane.link = link
-            self._panes.train.store_note = opened.error
+            self._panes.hand_down(link, opened.error)
         if not self._lang_given and opened.lang in LANGUAGES:
             self.lang = opened.lang
         lessons = self.query_one(LessonList)
@@ -322,29 +317,12 @@ class TutorApp(App[None]):
     def _start_up_work(self) -> tuple[Catalog, StoreOpened]:
         """Worker thread: load the lessons (unless given), then open the store (unless
         given) and read the start-up state."""
-        import sqlite3
-
-        from tutor.progress import ProgressError, ProgressStore
-        from tutor.ui.store_link import StoreLink, StoreOpened
+        from tutor.ui.store_link import open_store
 
         catalog = self.catalog
         if not self._catalog_given:
             catalog = load_catalog_indexed(self._lesson_dirs, builtin=self._builtin)
-        store = self._given_store
-        try:
-            if store is None:
-                store = ProgressStore()
-            opened = StoreOpened(
-                store,
-                lang=store.get_state("lang"),
-                last_lesson=store.get_state("last_lesson"),
-                statuses=StoreLink(store, catalog).all_statuses(),
-            )
-        except (ProgressError, OSError, sqlite3.Error) as e:
-            if store is not None and self._given_store is None:
-                store.close()
-            opened = StoreOpened(None, f"{type(e).__name__}: {e}")
-        return catalog, opened
+        return catalog, open_store(self._given_store, catalog)
 
     @work(thread=True, group="preload", exit_on_error=False)
     def _preload_torch(self) -> Ready:
@@ -391,35 +369,27 @@ class TutorApp(App[None]):
 
         self._store_job(remember_lesson, loaded.id, runs=True)
 
-    async def _show_lesson(self, loaded: LoadedLesson, values: dict[str, Any] | None = None) -> None:
+    async def _show_lesson(
+        self, loaded: LoadedLesson, values: dict[str, Any] | None = None
+    ) -> None:
         """Fill every pane for ``loaded`` in the current language; ``values``: the form's
         text to keep (a language switch)."""
         assert self._panes is not None
-        panes, lang = self._panes, self.lang
-        self.sub_title = lesson_label(loaded, lang)
-        await panes.lesson.show(loaded, lang)
-        panes.code.show(loaded, lang)
-        await panes.train.show(loaded, lang, values)
-        await panes.quiz.show(loaded, lang)
-        panes.quiz.show_run(panes.train.graded_run(loaded.id))
-        others = [lesson_label(x, lang) for x in self.catalog.lessons if x.lesson.exercises]
-        panes.exercise.show(loaded, lang, others)
+        self.sub_title = lesson_label(loaded, self.lang)
+        others = [lesson_label(x, self.lang) for x in self.catalog.lessons if x.lesson.exercises]
+        await self._panes.show(loaded, self.lang, others, values)
 
     async def _show_nothing(self, markdown: str) -> None:
         assert self._panes is not None
         self.current = None
         self.sub_title = ""
-        await self._panes.lesson.show_text(markdown)
-        self._panes.code.show_nothing()
-        await self._panes.train.show(None)
-        await self._panes.quiz.show(None)
-        self._panes.exercise.show(None, self.lang)
+        await self._panes.show_nothing(markdown, self.lang)
 
     async def _show_broken(self, file: Path, problems: Sequence[Problem]) -> None:
         assert self._panes is not None
-        await self._show_nothing("")
-        await self._panes.lesson.show_problems(file, problems)
-        self._panes.code.show_problems(file, problems)
+        self.current = None
+        self.sub_title = ""
+        await self._panes.show_problems(file, problems, self.lang)
         self._show_pane("pane-lesson")
         n = len(problems)
         first = problems[0] if problems else ""
@@ -473,8 +443,6 @@ class TutorApp(App[None]):
 
     def on_train_pane_run_ended(self, message: TrainPane.RunEnded) -> None:
         self.query_one(LessonList).mark_running(None)
-        if message.result is not None:
-            self.say(*self._outcome(message.result))
 
     def on_train_pane_graded_run_changed(self, message: TrainPane.GradedRunChanged) -> None:
         if self._panes and self.current is not None and self.current.id == message.lesson_id:
@@ -488,23 +456,6 @@ class TutorApp(App[None]):
 
     def on_training_view_stop_requested(self) -> None:
         self.action_stop()
-
-    def _outcome(self, result: RunResult) -> tuple[str, str]:
-        """The status line after a run, and its level."""
-        loaded = self.catalog.get(result.lesson_id)
-        title = lesson_label(loaded, self.lang) if loaded else result.lesson_id
-        if result.status == "completed":
-            passed = sum(c.passed for c in result.checks)
-            checks = f" · checks {passed}/{len(result.checks)} passed" if result.checks else ""
-            level = "ok" if result.ok else "warning"
-            return f"Completed in {result.seconds:.1f} s{checks} · 4: quiz ({title})", level
-        if result.status == "cancelled":
-            return f"Cancelled after {result.seconds:.1f} s ({title})", "warning"
-        if result.status == "diverged":
-            return f"Diverged: {result.hint or result.error}", "error"
-        last = (result.error or "").strip().splitlines()[-1:] or ["error"]
-        more = "traceback" if (result.error or "").startswith("Traceback") else "details"
-        return f"Failed: {last[0]} ({more} in the run log)", "error"
 
     # -- the store and the status line ------------------------------------------------------
 
@@ -533,21 +484,11 @@ class TutorApp(App[None]):
         self.status.set_store_note(
             f"Progress not saved: {snapshot.error}" if snapshot.error else ""
         )
-        fresh = {
-            lesson_id: status
-            for lesson_id, status in snapshot.statuses.items()
-            if self._newer(snapshot.seq, "status", lesson_id)
-        }
-        self.query_one(LessonList).set_statuses(fresh)
-        for lesson_id, runs in snapshot.runs.items():
-            if self._panes is not None and self._newer(snapshot.seq, "runs", lesson_id):
-                self._panes.train.show_stored_runs(lesson_id, runs)
-
-    def _newer(self, seq: int, what: str, lesson_id: str) -> bool:
-        if seq <= self._seen_seq.get((what, lesson_id), 0):
-            return False
-        self._seen_seq[what, lesson_id] = seq
-        return True
+        statuses, runs = self._link.fresh(snapshot) if self._link else ({}, {})
+        self.query_one(LessonList).set_statuses(statuses)
+        for lesson_id, lesson_runs in runs.items():
+            if self._panes is not None:
+                self._panes.train.show_stored_runs(lesson_id, lesson_runs)
 
     @on(Say)
     def _pane_says(self, message: Say) -> None:
@@ -572,11 +513,10 @@ class TutorApp(App[None]):
             self.say(f"Not run: {e}", "error")
 
     def action_stop(self) -> None:
-        run = self._panes.train.stop() if self._panes else None
-        if run is None:
+        if self._panes is None:
             self.say("Nothing is running.")
         else:
-            self.say(f"Stopping {lesson_label(run.loaded, self.lang)}…", "warning")
+            self._panes.train.stop()
 
     def _show_pane(self, pane: str) -> None:
         """Bring pane ``pane`` (a ``#pane-*`` id) to the front, once there are panes."""
@@ -635,23 +575,17 @@ class TutorApp(App[None]):
     def action_focus_runs(self) -> None:
         """Show the Train pane with the runs table focused (arrows, enter/space)."""
         self._show_pane("pane-train")
-        if self._panes is not None and not self._panes.train.focus_runs():
-            self.say("No stored runs of this lesson yet: r runs it.")
+        if self._panes is not None:  # else no table yet (nor a lesson whose runs it lists)
+            self._panes.train.focus_runs()
 
     def action_clear_overlays(self) -> None:
         if self._panes is not None:
             self._panes.train.clear_overlays()
-        self.say("No runs overlaid.")
 
     def action_toggle_my_code(self) -> None:
         """m: train the open lesson with your exercise file, or with the lesson's own code."""
-        loaded = self.current
-        if loaded is None or not loaded.lesson.exercises or self._panes is None:
-            self.say("This lesson has no exercises: it trains with its own code.")
-        elif self._panes.train.toggle_my_code(loaded):
-            self.say("Training uses your code: r runs it (m: the lesson's).", "ok")
-        else:
-            self.say("Training uses the lesson's code (m: yours).")
+        if self._panes is not None:
+            self._panes.train.toggle_my_code(self.current)
 
     def action_reset_lesson(self) -> None:
         """Ask, then forget the open lesson's runs and answers (ProgressStore.reset)."""
@@ -720,7 +654,7 @@ class TutorApp(App[None]):
         if signum == shutdown.SIGHUP:
             shutdown.detach_from_terminal()  # the terminal is gone: nothing can be shown
         if self._panes is not None:
-            self._panes.train.stop()
+            self._panes.train.stop(quiet=True)
         code = shutdown.exit_code(signum)
         if self.owns_process:
             shutdown.force_exit_after(shutdown.FORCE_EXIT_SECONDS, code)

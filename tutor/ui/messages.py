@@ -9,21 +9,62 @@ imported: the App imports this module before its first paint.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
 
 from textual.message import Message
 
 if TYPE_CHECKING:
     from tutor import events
     from tutor.events import RunResult
-    from tutor.ui.run_link import RunBridge
-    from tutor.ui.store_link import StoreSnapshot
+    from tutor.progress import StoredRun
+
+Point = tuple[float, float]
+
+
+# -- what the messages carry ---------------------------------------------------------------
+
+
+@dataclass
+class RunUpdate:
+    """Everything a run produced since the UI last drained its bridge."""
+
+    points: dict[str, list[Point]] = field(default_factory=dict)
+    logs: list[str] = field(default_factory=list)
+    progress: events.Progress | None = None  # the latest one; its points are in ``points``
+
+    def __bool__(self) -> bool:
+        return bool(self.points or self.logs or self.progress)
+
+
+class RunSource(Protocol):
+    """What a run's messages carry: the run's sink (:class:`tutor.ui.run_link.RunBridge`)."""
+
+    def drain(self) -> RunUpdate: ...
+
+
+@dataclass
+class StoreSnapshot:
+    """What one store job wrote and then read back, for the UI thread to show.
+
+    ``seq`` orders snapshots: jobs run one at a time, but their results may reach the UI
+    in another order, so the UI keeps, per lesson, only reads newer than what it shows.
+    """
+
+    seq: int
+    written: Any = None  # what the write returned (record_run: the new run's id)
+    statuses: dict[str, str] = field(default_factory=dict)  # lesson id -> new/started/done
+    runs: dict[str, list[StoredRun]] = field(default_factory=dict)  # newest first
+    error: str | None = None  # the store failed: the UI says so, the app goes on
+
+
+# -- the messages ----------------------------------------------------------------------------
 
 
 class RunStarted(Message, bubble=False):
     """The runner resolved the device and is about to call the lesson's code."""
 
-    def __init__(self, bridge: RunBridge, info: events.RunStarted) -> None:
+    def __init__(self, bridge: RunSource, info: events.RunStarted) -> None:
         super().__init__()
         self.bridge = bridge
         self.info = info
@@ -32,7 +73,7 @@ class RunStarted(Message, bubble=False):
 class DatasetChosen(Message, bubble=False):
     """The lesson code said which dataset it trains on (``ctx.data``)."""
 
-    def __init__(self, bridge: RunBridge, dataset: str, note: str) -> None:
+    def __init__(self, bridge: RunSource, dataset: str, note: str) -> None:
         super().__init__()
         self.bridge = bridge
         self.dataset = dataset
@@ -46,7 +87,7 @@ class RunProgressed(Message, bubble=False):
     drains everything accumulated so far (toolong's ``can_replace``).
     """
 
-    def __init__(self, bridge: RunBridge) -> None:
+    def __init__(self, bridge: RunSource) -> None:
         super().__init__()
         self.bridge = bridge
 
@@ -57,7 +98,7 @@ class RunProgressed(Message, bubble=False):
 class RunFinished(Message, bubble=False):
     """The run ended (completed, cancelled, diverged or failed): ``result`` says how."""
 
-    def __init__(self, bridge: RunBridge, result: RunResult) -> None:
+    def __init__(self, bridge: RunSource, result: RunResult) -> None:
         super().__init__()
         self.bridge = bridge
         self.result = result

@@ -29,20 +29,7 @@ from tutor import events
 from tutor.events import Event, RunResult
 from tutor.lesson.catalog import LoadedLesson
 from tutor.ui import messages
-
-Point = tuple[float, float]
-
-
-@dataclass
-class RunUpdate:
-    """Everything a run produced since the UI last drained its bridge."""
-
-    points: dict[str, list[Point]] = field(default_factory=dict)
-    logs: list[str] = field(default_factory=list)
-    progress: events.Progress | None = None  # the latest one; its points are in ``points``
-
-    def __bool__(self) -> bool:
-        return bool(self.points or self.logs or self.progress)
+from tutor.ui.messages import Point, RunUpdate
 
 
 class RunBridge:

@@ -23,22 +23,7 @@ from textual.message_pump import MessagePump
 from tutor.events import RunResult
 from tutor.lesson.catalog import Catalog
 from tutor.progress import ProgressError, ProgressStore, StoredRun
-from tutor.ui.messages import StoreSnapshotReady
-
-
-@dataclass
-class StoreSnapshot:
-    """What one store job wrote and then read back, for the UI thread to show.
-
-    ``seq`` orders snapshots: jobs run one at a time, but their results may reach the UI
-    in another order, so the UI keeps, per lesson, only reads newer than what it shows.
-    """
-
-    seq: int
-    written: Any = None  # what the write returned (record_run: the new run's id)
-    statuses: dict[str, str] = field(default_factory=dict)  # lesson id -> new/started/done
-    runs: dict[str, list[StoredRun]] = field(default_factory=dict)  # newest first
-    error: str | None = None  # the store failed: the UI says so, the app goes on
+from tutor.ui.messages import StoreSnapshot, StoreSnapshotReady
 
 
 class StoreLink:
@@ -57,9 +42,25 @@ class StoreLink:
         self.catalog = catalog
         self._lock = threading.Lock()
         self._seq = 0
+        self._seen: dict[tuple[str, str], int] = {}  # (what, lesson id) -> seq shown
         # Jobs (and runs to store) whose snapshot the UI has not shown yet; the first is
         # start-up. Changed on the UI thread only: by submit/expect and by the App.
         self.pending = 1
+
+    def fresh(self, snapshot: StoreSnapshot) -> tuple[dict[str, str], dict[str, list[StoredRun]]]:
+        """The statuses and run lists of ``snapshot`` newer than those already shown (UI
+        thread): jobs run in order, but their snapshots can arrive out of order."""
+        statuses = {
+            k: v for k, v in snapshot.statuses.items() if self._newer(snapshot, "status", k)
+        }
+        runs = {k: v for k, v in snapshot.runs.items() if self._newer(snapshot, "runs", k)}
+        return statuses, runs
+
+    def _newer(self, snapshot: StoreSnapshot, what: str, lesson_id: str) -> bool:
+        if snapshot.seq <= self._seen.get((what, lesson_id), 0):
+            return False
+        self._seen[what, lesson_id] = snapshot.seq
+        return True
 
     def expect(self) -> None:
         """One more snapshot will come (a run stores itself when it ends)."""
@@ -146,6 +147,24 @@ class StoreOpened:
     lang: str | None = None
     last_lesson: str | None = None
     statuses: dict[str, str] = field(default_factory=dict)
+
+
+def open_store(given: ProgressStore | None, catalog: Catalog) -> StoreOpened:
+    """Worker thread: open the store (unless ``given``) and read what start-up shows."""
+    store = given
+    try:
+        if store is None:
+            store = ProgressStore()
+        return StoreOpened(
+            store,
+            lang=store.get_state("lang"),
+            last_lesson=store.get_state("last_lesson"),
+            statuses=StoreLink(store, catalog).all_statuses(),
+        )
+    except (ProgressError, OSError, sqlite3.Error) as e:
+        if store is not None and given is None:
+            store.close()
+        return StoreOpened(None, f"{type(e).__name__}: {e}")
 
 
 # -- the small jobs: each one write, run with StoreLink.submit -----------------------------

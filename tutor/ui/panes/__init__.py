@@ -13,17 +13,21 @@ loaded anyway. So nothing before the first paint imports this package; their sty
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import cached_property
+from pathlib import Path
+from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import TabbedContent
 
+from tutor.lesson.catalog import LoadedLesson, Problem
 from tutor.ui.panes.exercise import ExercisePane
 from tutor.ui.panes.lesson import CodePane, LessonPane
 from tutor.ui.panes.quiz import QuizPane
 from tutor.ui.panes.train import TrainPane
+from tutor.ui.store_link import StoreLink
 
 __all__ = ["CodePane", "ExercisePane", "LessonPane", "Panes", "QuizPane", "TrainPane"]
 
@@ -79,3 +83,38 @@ class Panes(Vertical):
             "pane-exercise": self.exercise.focus_content,
         }
         focus.get(pane, self.train.focus_content)()
+
+    def hand_down(self, link: StoreLink, store_note: str | None) -> None:
+        """The store is open (``link.store`` None: it could not be, ``store_note`` says why)."""
+        self.train.link = self.quiz.link = self.exercise.link = link
+        self.train.store_note = store_note
+
+    async def show(
+        self,
+        loaded: LoadedLesson,
+        lang: str,
+        others: Sequence[str] = (),
+        values: dict[str, Any] | None = None,
+    ) -> None:
+        """Every pane shows ``loaded``; ``others``: the titles of lessons with exercises;
+        ``values``: the form's text to keep (a language switch)."""
+        await self.lesson.show(loaded, lang)
+        self.code.show(loaded, lang)
+        await self.train.show(loaded, lang, values)
+        await self.quiz.show(loaded, lang)
+        self.quiz.show_run(self.train.graded_run(loaded.id))
+        self.exercise.show(loaded, lang, others)
+
+    async def show_nothing(self, markdown: str, lang: str) -> None:
+        """No lesson: ``markdown`` in the Lesson pane, the others empty."""
+        await self.lesson.show_text(markdown)
+        self.code.show_nothing()
+        await self.train.show(None)
+        await self.quiz.show(None)
+        self.exercise.show(None, lang)
+
+    async def show_problems(self, file: Path, problems: Sequence[Problem], lang: str) -> None:
+        """A lesson file that cannot be used, and why."""
+        await self.show_nothing("", lang)
+        await self.lesson.show_problems(file, problems)
+        self.code.show_problems(file, problems)

@@ -109,8 +109,9 @@ class QuizPane(TabPane):
         if state not in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
             return
         self.grading -= 1
-        if state == WorkerState.SUCCESS and self.is_attached:
-            self._answer_graded(worker.result)
+        if state == WorkerState.SUCCESS and isinstance(worker.result, GradedAnswer):
+            if self.is_attached:
+                self._answer_graded(worker.result)
         elif state == WorkerState.ERROR:
             self.post_message(Say(f"Could not grade the answer: {worker.error}", "error"))
 

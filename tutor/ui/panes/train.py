@@ -34,12 +34,29 @@ from tutor.ui.messages import Say, StoreSnapshotReady
 from tutor.ui.run_link import ActiveRun, GradedRun, RunBridge, RunUpdate
 from tutor.ui.store_link import StoreLink, StoreSnapshot, record_run
 from tutor.ui.widgets.chart import OVERLAY_PALETTE
+from tutor.ui.widgets.lesson_list import lesson_label
 from tutor.ui.widgets.runs_table import RunsTable, run_label
 from tutor.ui.widgets.training import TrainingView
 
 # Quitting waits this long for the training thread to stop and store its run. Lessons stop
 # within one step of a cancel, so this is only reached by a step that takes seconds.
 QUIT_WAIT_SECONDS = 2.0
+
+
+def run_outcome(result: RunResult, title: str) -> tuple[str, str]:
+    """The status line after a run of lesson ``title``, and its level."""
+    if result.status == "completed":
+        passed = sum(c.passed for c in result.checks)
+        checks = f" · checks {passed}/{len(result.checks)} passed" if result.checks else ""
+        level = "ok" if result.ok else "warning"
+        return f"Completed in {result.seconds:.1f} s{checks} · 4: quiz ({title})", level
+    if result.status == "cancelled":
+        return f"Cancelled after {result.seconds:.1f} s ({title})", "warning"
+    if result.status == "diverged":
+        return f"Diverged: {result.hint or result.error}", "error"
+    last = (result.error or "").strip().splitlines()[-1:] or ["error"]
+    more = "traceback" if (result.error or "").startswith("Traceback") else "details"
+    return f"Failed: {last[0]} ({more} in the run log)", "error"
 
 
 class BadParams(ValueError):
@@ -87,6 +104,7 @@ class TrainPane(TabPane):
         self.overlays: dict[int, int] = {}  # run id -> colour: runs overlaid on the charts
         self.my_code: set[str] = set()  # lessons that train with the learner's file (m)
         self._lesson: LoadedLesson | None = None  # the lesson shown
+        self._lang = "en"
         self._finished: dict[str, tuple[RunResult, events.Progress | None]] = {}
         self._graded: dict[str, GradedRun] = {}  # per lesson: the run the quiz grades against
         self._stored_runs: dict[str, list[StoredRun]] = {}  # per lesson, newest first
@@ -128,13 +146,13 @@ class TrainPane(TabPane):
         keep (a language switch), else the params of that run."""
         if loaded is None or self._lesson is None or self._lesson.id != loaded.id:
             self.overlays = {}  # overlays are runs of the lesson shown
-        self._lesson = loaded
+        self._lesson, self._lang = loaded, lang
         view = self.view
         if loaded is None:
             await view.show_lesson(None)
             view.show_code_source(None)
             return
-        run = self._running(loaded.id)
+        run = self._run_of(loaded.id)
         finished = self._finished.get(loaded.id)
         if values is None:
             values = run.params if run else finished[0].params if finished else None
@@ -146,7 +164,7 @@ class TrainPane(TabPane):
         self._show_runs(loaded.id)
         self._show_code_source(loaded)
 
-    def _running(self, lesson_id: str) -> ActiveRun | None:
+    def _run_of(self, lesson_id: str) -> ActiveRun | None:
         run = self.active_run
         return run if run is not None and run.lesson_id == lesson_id else None
 
@@ -210,18 +228,23 @@ class TrainPane(TabPane):
     def focus_content(self) -> None:
         self.view.focus()  # so arrows/PageDown scroll the curves and s stops at once
 
-    def stop(self) -> ActiveRun | None:
-        """Ask the run in progress to stop (None: nothing runs)."""
+    def stop(self, quiet: bool = False) -> None:
+        """Ask the run in progress to stop (``quiet``: quitting, nothing to say)."""
         run = self.active_run
         if run is not None:
             run.cancel.set()  # the lesson raises RunCancelled at its next report_step
-        return run
+        if quiet:
+            return
+        if run is None:
+            self._say("Nothing is running.")
+        else:
+            self._say(f"Stopping {lesson_label(run.loaded, self._lang)}…", "warning")
 
     async def finish(self) -> None:
         """Cancel the run in progress and wait (bounded) until it has been stored."""
         import asyncio
 
-        self.stop()
+        self.stop(quiet=True)
         done = self._last_done
         if done is not None and not done.is_set():
             # A thread, so the event loop keeps running (and drawing) while we wait.
@@ -258,7 +281,7 @@ class TrainPane(TabPane):
         finally:
             run.done.set()
 
-    def _live(self, bridge: RunBridge) -> ActiveRun | None:
+    def _live(self, bridge: messages.RunSource) -> ActiveRun | None:
         """The active run if ``bridge`` is its sink, else None: messages of an ended run,
         or arriving while the app shuts down (its widgets already gone), are ignored."""
         run = self.active_run
@@ -312,6 +335,7 @@ class TrainPane(TabPane):
             self._graded[result.lesson_id] = GradedRun(result, time.time())
             self.post_message(self.GradedRunChanged(result.lesson_id))
         self.post_message(self.RunEnded(result))
+        self._say(*run_outcome(result, lesson_label(run.loaded, self._lang)))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The training worker ended: the run is stored (or an internal error stopped it)."""
@@ -348,15 +372,18 @@ class TrainPane(TabPane):
 
     # -- the learner's code (m) -------------------------------------------------------
 
-    def toggle_my_code(self, loaded: LoadedLesson) -> bool:
-        """Train ``loaded`` with the learner's file, or with its own code; True: the file."""
-        mine = loaded.id not in self.my_code
-        if mine:
-            self.my_code.add(loaded.id)
-        else:
+    def toggle_my_code(self, loaded: LoadedLesson | None) -> None:
+        """m: train ``loaded`` with the learner's file, or with its own code."""
+        if loaded is None or not loaded.lesson.exercises:
+            self._say("This lesson has no exercises: it trains with its own code.")
+        elif loaded.id in self.my_code:
             self.my_code.discard(loaded.id)
-        self._show_code_source(loaded)
-        return mine
+            self._say("Training uses the lesson's code (m: yours).")
+        else:
+            self.my_code.add(loaded.id)
+            self._say("Training uses your code: r runs it (m: the lesson's).", "ok")
+        if loaded is not None:
+            self._show_code_source(loaded)
 
     def _show_code_source(self, loaded: LoadedLesson) -> None:
         if not loaded.lesson.exercises:
@@ -451,18 +478,19 @@ class TrainPane(TabPane):
     def clear_overlays(self) -> None:
         self.overlays = {}
         self._draw_overlays()
+        self._say("No runs overlaid.")
 
     def leave_runs_table(self) -> None:
         """The table was emptied (and hidden): the focus goes back to the view."""
         if isinstance(self.app.focused, RunsTable):
             self.view.focus()
 
-    def focus_runs(self) -> bool:
-        """Focus the runs table (False: it is empty, the view is focused instead)."""
+    def focus_runs(self) -> None:
+        """Focus the runs table (arrows, enter/space), or say that it is empty."""
         table = self.query_one("#runs-table", RunsTable)
         if not table.display:
             self.view.focus()
-            return False
+            self._say("No stored runs of this lesson yet: r runs it.")
+            return
         table.focus()
         self.call_after_refresh(self.view.scroll_to_widget, table, animate=False)
-        return True
