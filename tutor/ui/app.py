@@ -367,7 +367,9 @@ class TutorApp(App[None]):
         # Remember it (the app reopens here) and fetch its run history for the runs table.
         from tutor.ui.store_link import remember_lesson
 
-        self._store_job(remember_lesson, loaded.id, runs=True)
+        if self._link is not None:
+            job = partial(remember_lesson, loaded.id)
+            self._link.submit(self, job, status_of=(loaded.id,), runs_of=loaded.id)
 
     async def _show_lesson(
         self, loaded: LoadedLesson, values: dict[str, Any] | None = None
@@ -458,13 +460,6 @@ class TutorApp(App[None]):
         self.action_stop()
 
     # -- the store and the status line ------------------------------------------------------
-
-    def _store_job(self, write: Callable[..., Any], lesson_id: str, runs: bool = False) -> None:
-        """One of the App's own jobs about ``lesson_id`` (status and maybe runs read back)."""
-        if self._link is not None:
-            runs_of = lesson_id if runs else None
-            job = partial(write, lesson_id)
-            self._link.submit(self, job, status_of=(lesson_id,), runs_of=runs_of)
 
     @on(StoreSnapshotReady)
     def _snapshot_ready(self, message: StoreSnapshotReady) -> None:
@@ -588,43 +583,15 @@ class TutorApp(App[None]):
             self._panes.train.toggle_my_code(self.current)
 
     def action_reset_lesson(self) -> None:
-        """Ask, then forget the open lesson's runs and answers (ProgressStore.reset)."""
-        from tutor.ui.widgets.confirm import ConfirmScreen
+        """R: ask, then forget the open lesson's runs and answers (ProgressStore.reset)."""
+        if self._panes is not None:
+            self._panes.ask_reset(self.current, self.lang)
 
-        loaded = self.current
-        if loaded is None:
-            self.say("Open a lesson first (l focuses the list).")
-            return
-        if self.store is None:
-            self.say(f"Nothing to reset: progress is not being saved ({self.store_error}).")
-            return
-        if self.active_run is not None and self.active_run.lesson_id == loaded.id:
-            self.say("Refused: the lesson is running: press s to stop it first.", "warning")
-            return
-        title = lesson_label(loaded, self.lang)
-        self.push_screen(
-            ConfirmScreen(
-                f"Reset your progress in {title}?",
-                "Its stored runs and quiz answers are deleted. This cannot be undone.",
-                yes="Reset",
-            ),
-            partial(self._reset_answered, loaded),
-        )
-
-    async def _reset_answered(self, loaded: LoadedLesson, yes: bool | None) -> None:
-        from tutor.ui.store_link import reset_lesson
-
-        if not yes:
-            self.say("Reset cancelled: nothing was deleted.")
-            return
-        assert self._panes is not None
-        self._panes.train.forget(loaded.id)
-        self._panes.exercise.forget(loaded.id)  # its attempts are deleted too
-        self._store_job(reset_lesson, loaded.id, runs=True)
-        if self.current is not None and self.current.id == loaded.id:
-            await self._show_lesson(loaded)
-        self._panes.train.leave_runs_table()  # now empty and hidden
-        self.say(f"Reset {lesson_label(loaded, self.lang)}: its runs and answers are gone.", "ok")
+    async def on_panes_lesson_reset(self, message: Panes.LessonReset) -> None:
+        if self._panes is not None and self.current is not None:
+            if self.current.id == message.loaded.id:
+                await self._show_lesson(message.loaded)
+            self._panes.train.leave_runs_table()  # now empty and hidden
 
     async def action_toggle_language(self) -> None:
         """en ↔ zh for everything that comes from lessons; saved for the next start."""

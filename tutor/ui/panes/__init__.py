@@ -14,26 +14,37 @@ loaded anyway. So nothing before the first paint imports this package; their sty
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.message import Message
 from textual.widgets import TabbedContent
 
 from tutor.lesson.catalog import LoadedLesson, Problem
+from tutor.ui.messages import Say
 from tutor.ui.panes.exercise import ExercisePane
 from tutor.ui.panes.lesson import CodePane, LessonPane
 from tutor.ui.panes.quiz import QuizPane
 from tutor.ui.panes.train import TrainPane
-from tutor.ui.store_link import StoreLink
+from tutor.ui.store_link import StoreLink, reset_lesson
+from tutor.ui.widgets.confirm import ConfirmScreen
+from tutor.ui.widgets.lesson_list import lesson_label
 
 __all__ = ["CodePane", "ExercisePane", "LessonPane", "Panes", "QuizPane", "TrainPane"]
 
 
 class Panes(Vertical):
     """``#panes``: holds ``#main-tabs`` and its ``#pane-*`` tabs with their contents."""
+
+    class LessonReset(Message):
+        """The lesson's runs, answers and attempts were deleted: show it afresh."""
+
+        def __init__(self, loaded: LoadedLesson) -> None:
+            super().__init__()
+            self.loaded = loaded
 
     def compose(self) -> ComposeResult:
         with TabbedContent(id="main-tabs", initial="pane-lesson"):
@@ -118,3 +129,41 @@ class Panes(Vertical):
         await self.show_nothing("", lang)
         await self.lesson.show_problems(file, problems)
         self.code.show_problems(file, problems)
+
+    # -- resetting a lesson's progress (R): every pane with a part in it forgets it ----------
+
+    def ask_reset(self, loaded: LoadedLesson | None, lang: str) -> None:
+        """Ask, then forget ``loaded``'s runs and answers (``ProgressStore.reset``)."""
+        link = self.train.link
+        if loaded is None:
+            self.post_message(Say("Open a lesson first (l focuses the list)."))
+        elif link is None or link.store is None:
+            why = self.train.store_note
+            self.post_message(Say(f"Nothing to reset: progress is not being saved ({why})."))
+        elif self.train.active_run is not None and self.train.active_run.lesson_id == loaded.id:
+            self.post_message(
+                Say("Refused: the lesson is running: press s to stop it first.", "warning")
+            )
+        else:
+            self.app.push_screen(
+                ConfirmScreen(
+                    f"Reset your progress in {lesson_label(loaded, lang)}?",
+                    "Its stored runs and quiz answers are deleted. This cannot be undone.",
+                    yes="Reset",
+                ),
+                partial(self._reset_answered, link, loaded, lang),
+            )
+
+    def _reset_answered(
+        self, link: StoreLink, loaded: LoadedLesson, lang: str, yes: bool | None
+    ) -> None:
+        if not yes:
+            self.post_message(Say("Reset cancelled: nothing was deleted."))
+            return
+        self.train.forget(loaded.id)
+        self.exercise.forget(loaded.id)  # its attempts are deleted too
+        job = partial(reset_lesson, loaded.id)
+        link.submit(self, job, status_of=(loaded.id,), runs_of=loaded.id)
+        self.post_message(self.LessonReset(loaded))
+        title = lesson_label(loaded, lang)
+        self.post_message(Say(f"Reset {title}: its runs and answers are gone.", "ok"))
