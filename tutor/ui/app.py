@@ -438,8 +438,7 @@ class TutorApp(App[None]):
         assert self._panes is not None
         self._panes.train.show_run_started(run)
         self.query_one(LessonList).mark_running(run.lesson_id)
-        self._show_pane("pane-train")
-        self._panes.train.focus_content()
+        self._show_pane("pane-train", focus=True)  # arrows scroll the curves, s stops at once
         mine = " with your code" if run.code_path else ""
         self.say(f"Running {lesson_label(run.loaded, self.lang)}{mine}… (s stops)")
 
@@ -513,23 +512,14 @@ class TutorApp(App[None]):
         else:
             self._panes.train.stop()
 
-    def _show_pane(self, pane: str) -> None:
-        """Bring pane ``pane`` (a ``#pane-*`` id) to the front, once there are panes."""
+    def _show_pane(self, pane: str, focus: bool = False) -> None:
+        """Bring pane ``pane`` (a ``#pane-*`` id; "": the one in front) to the front and
+        maybe focus what it scrolls: nothing to do until the panes are mounted."""
         if self._panes is not None:
-            self._panes.active = pane
+            self._panes.show_pane(pane, focus)
 
     def action_show_pane(self, pane: str) -> None:
-        self._show_pane(pane)
-        self._focus_pane(pane)
-
-    def _focus_pane(self, pane: str) -> None:
-        """Focus what the pane scrolls. Nothing to focus in the moment after the first paint,
-        before the panes are mounted (_mount_panes)."""
-        if self._panes is not None:
-            self._panes.focus_pane(pane)
-
-    def _active_pane(self) -> str:
-        return self._panes.active if self._panes is not None else "pane-lesson"
+        self._show_pane(pane, focus=True)
 
     def action_focus_lessons(self) -> None:
         lessons = self.query_one(LessonList)
@@ -540,7 +530,7 @@ class TutorApp(App[None]):
         lessons = self.query_one(LessonList)
         lessons.display = not lessons.display
         if not lessons.display:
-            self._focus_pane(self._active_pane())
+            self._show_pane("", focus=True)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # A dialog is answered first: the app's keys (r, R, 1-4, …) wait; quitting works.
@@ -565,7 +555,7 @@ class TutorApp(App[None]):
 
     def action_leave_input(self) -> None:
         """Escape from an input to its pane, where the single-key bindings work again."""
-        self._focus_pane(self._active_pane())
+        self._show_pane("", focus=True)
 
     def action_focus_runs(self) -> None:
         """Show the Train pane with the runs table focused (arrows, enter/space)."""

@@ -75,14 +75,14 @@ class Panes(Vertical):
     def exercise(self) -> ExercisePane:
         return self.query_one(ExercisePane)
 
-    @property
-    def active(self) -> str:
-        """The id of the pane in front (``pane-lesson``, …)."""
-        return self.query_one(TabbedContent).active
-
-    @active.setter
-    def active(self, pane: str) -> None:
-        self.query_one(TabbedContent).active = pane
+    def show_pane(self, pane: str, focus: bool = False) -> None:
+        """Bring ``pane`` to the front ("": keep the one there); ``focus``: what it scrolls,
+        so arrows scroll what is on screen."""
+        tabs = self.query_one(TabbedContent)
+        if pane:
+            tabs.active = pane
+        if focus:
+            self.focus_pane(tabs.active)
 
     def focus_pane(self, pane: str) -> None:
         """Focus what pane ``pane`` scrolls, so arrows scroll what is on screen."""
