@@ -18,6 +18,7 @@ every job ends in a :class:`~tutor.ui.messages.StoreSnapshotReady` that the App 
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import sys
 import time
@@ -343,12 +344,10 @@ class TutorApp(App[None]):
         if isinstance(worker.result, Ready):
             self.show_device(worker.result.device)
         # Quitting while torch loads: the import ends after the widgets are gone.
-        try:
+        with contextlib.suppress(NoMatches):
             self.status.set_torch_note(
                 "" if self.torch_ready else f"PyTorch failed to load: {worker.error}"
             )
-        except NoMatches:
-            pass
 
     def show_device(self, label: str) -> None:
         """The header names the device runs use (a GPU with its memory in use)."""
