@@ -209,7 +209,8 @@ async def type_into(pilot: Pilot[None], selector: str, text: str) -> None:
 
 def test_importing_the_app_does_not_import_torch() -> None:
     code = (
-        "import importlib,sys; importlib.import_module('tutor.ui.app'); print('torch' in sys.modules)"
+        "import importlib,sys; importlib.import_module('tutor.ui.app'); "
+        "print('torch' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
