@@ -28,8 +28,9 @@ import tutor.ui.widgets.training
 from tutor import events, quiz
 from tutor.lesson.index import load_catalog_indexed
 from tutor.lesson.loader import load_catalog
+from tutor.ui import messages
 from tutor.ui.app import TutorApp
-from tutor.ui.bridge import RunBridge
+from tutor.ui.run_link import RunBridge
 from tutor.ui.widgets import CodeView, KeyFooter, LiveChart, RunLog, StatusLine, TrainingView
 from tutor.ui.widgets.footer import keys_shown
 from tutor.ui.widgets.lesson_list import lesson_label
@@ -208,7 +209,8 @@ async def type_into(pilot: Pilot[None], selector: str, text: str) -> None:
 
 def test_importing_the_app_does_not_import_torch() -> None:
     code = (
-        "import importlib,sys; importlib.import_module('tutor.ui.app'); print('torch' in sys.modules)"
+        "import importlib,sys; importlib.import_module('tutor.ui.app'); "
+        "print('torch' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
@@ -615,7 +617,7 @@ def test_bridge_coalesces_progress_and_keeps_every_point() -> None:
         bridge(events.EpochEnded(step, {"loss": 1.0}, 0.0))  # never a message of its own
         bridge(events.LogLine(f"line {step}"))
     assert len(target.messages) == 1
-    assert isinstance(target.messages[0], TrainingView.RunProgressed)
+    assert isinstance(target.messages[0], messages.RunProgressed)
 
     update = bridge.drain()
     assert [x for x, _ in update.points["loss"]] == [float(s) for s in range(1, 101)]
@@ -625,7 +627,7 @@ def test_bridge_coalesces_progress_and_keeps_every_point() -> None:
     bridge(progress(101))  # after a drain, the next event posts again
     assert len(target.messages) == 2
     first, second = target.messages
-    assert isinstance(first, TrainingView.RunProgressed) and first.can_replace(second)  # type: ignore[arg-type]
+    assert isinstance(first, messages.RunProgressed) and first.can_replace(second)  # type: ignore[arg-type]
 
 
 async def test_torch_loading_after_the_app_closed_is_ignored(tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ from tutor import exercises
 from tutor.lesson.loader import LoadedLesson, load_lesson
 from tutor.progress import ProgressStore, hint_key
 from tutor.ui.app import TutorApp
-from tutor.ui.bridge import ActiveRun
+from tutor.ui.run_link import ActiveRun
 from tutor.ui.widgets import ConfirmScreen, ExerciseView
 from tutor.ui.widgets import exercise as exercise_widget
 

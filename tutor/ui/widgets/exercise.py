@@ -1,9 +1,8 @@
 """The Exercise pane: the lesson's exercises, the learner's file in an editor, results, hints.
 
 The view only displays and edits text. Saving, checking (a subprocess that imports torch),
-hints, the solution gate and resetting are the app's: the pane's keys are bound here, so they
-only act while the pane has the focus, but they run ``app.exercise_*`` actions. The app hands
-results back through :meth:`ExerciseView.show_results`, :meth:`ExerciseView.show_hints`, ….
+hints, the solution gate, resetting and their keys are the Exercise pane's
+(:mod:`tutor.ui.panes.exercise`), which hands results back through :meth:`ExerciseView.set_state`.
 """
 
 from __future__ import annotations
@@ -12,25 +11,24 @@ import ast
 import importlib.util
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
 
 from rich.syntax import Syntax
 from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
 from tutor.exercises import find_target
+from tutor.exercises.coach import RESULT_MARKS
 
 if TYPE_CHECKING:
     from tutor.exercises import ExerciseResult
     from tutor.lesson.schema import Exercise
 
-# The same marks as `dl-tutor check`.
-MARKS = {"passed": "✓", "failed": "✗", "error": "!", "not-attempted": "○"}
+MARKS = RESULT_MARKS  # the same marks as `dl-tutor check`
 MARK_STYLES = {"passed": "green", "failed": "red", "error": "bold red", "not-attempted": "dim"}
 STATUS_WORDS = {
     "passed": "passed",
@@ -62,17 +60,6 @@ class ExerciseEditor(TextArea):
 
 class ExerciseView(Vertical):
     """The open lesson's exercises; for a lesson without any, a note saying so."""
-
-    # Scoped to the pane (h is "runs" elsewhere). Letters are typed in the editor, so they act
-    # only from the list or the info; ctrl keys work in the editor too.
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("c", "app.exercise_check", "Check"),
-        Binding("h", "app.exercise_hint", "Hint"),
-        Binding("S", "app.exercise_solution", "Solution"),
-        Binding("e", "app.exercise_editor", "Editor"),
-        Binding("ctrl+s", "app.exercise_save", "Save"),
-        Binding("ctrl+r", "app.exercise_reset", "Reset code"),
-    ]
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)

@@ -1,8 +1,8 @@
 """The Train pane: the hyperparameter form, Run/Stop, live charts and what a run produced.
 
-The view only displays: the app decides when a run may start, the runner trains,
-and the bridge (:mod:`tutor.ui.bridge`) delivers the run's messages, which are
-nested here because they describe what happens in this view.
+The view only displays: the Train pane (:mod:`tutor.ui.panes.train`) decides when a run may
+start and keeps it, the runner trains, and the run link (:mod:`tutor.ui.run_link`) delivers
+the run's messages (:mod:`tutor.ui.messages`) to the pane.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ if TYPE_CHECKING:
         Hyperparam,
         Lesson,
     )
-    from tutor.ui.bridge import RunBridge, RunUpdate
+    from tutor.ui.run_link import RunUpdate
 
 Point = tuple[float, float]
 CHART_KINDS = ("loss", "accuracy", "other")
@@ -99,47 +99,6 @@ class TrainingView(VerticalScroll):
 
     class StopRequested(Message):
         """Stop was pressed."""
-
-    # -- messages: from the run (posted by tutor.ui.bridge.RunBridge on the worker thread) ---
-
-    class RunStarted(Message):
-        """The runner resolved the device and is about to call the lesson's code."""
-
-        def __init__(self, bridge: RunBridge, info: events.RunStarted) -> None:
-            super().__init__()
-            self.bridge = bridge
-            self.info = info
-
-    class DatasetChosen(Message):
-        """The lesson code said which dataset it trains on (``ctx.data``)."""
-
-        def __init__(self, bridge: RunBridge, dataset: str, note: str) -> None:
-            super().__init__()
-            self.bridge = bridge
-            self.dataset = dataset
-            self.note = note
-
-    class RunProgressed(Message):
-        """New points, log lines or progress wait in ``bridge.drain()``.
-
-        Carries no data itself, so merging two of them loses nothing: whichever is
-        handled drains everything accumulated so far.
-        """
-
-        def __init__(self, bridge: RunBridge) -> None:
-            super().__init__()
-            self.bridge = bridge
-
-        def can_replace(self, message: Message) -> bool:
-            return isinstance(message, TrainingView.RunProgressed) and message.bridge is self.bridge
-
-    class RunFinished(Message):
-        """The run ended (completed, cancelled, diverged or failed): ``result`` says how."""
-
-        def __init__(self, bridge: RunBridge, result: RunResult) -> None:
-            super().__init__()
-            self.bridge = bridge
-            self.result = result
 
     # -- messages: from the drawing thread ------------------------------------------------
 
