@@ -29,6 +29,7 @@ from tutor.lesson.catalog import LoadedLesson as LoadedLesson
 from tutor.lesson.catalog import Problem as Problem
 from tutor.lesson.catalog import catalog_files
 from tutor.lesson.catalog import lesson_files as lesson_files
+from tutor.lesson.codefile import CodeFileError, parse_source, read_source, resolve_inside
 from tutor.lesson.schema import Check, Exercise, Hyperparam, Lesson, Question, Series, Text
 
 MAX_FILE_BYTES = 256 * 1024
@@ -53,20 +54,19 @@ class _Builder:
         self.lines: dict[tuple[Any, ...], int] = {}
         self.count = 0
         self.scalars = yaml.constructor.SafeConstructor()
+        self.seen: set[int] = set()
+        self.aliased = False
 
     def build(self, node: yaml.Node, path: tuple[Any, ...] = ()) -> Any:
         self.count += 1
+        if id(node) in self.seen:  # an alias: the composer shares the node
+            self.aliased = True
+        self.seen.add(id(node))
         if self.count > MAX_NODES:
-            raise LessonError(
-                [
-                    Problem(
-                        self.file,
-                        _line(node),
-                        _field(path),
-                        f"more than {MAX_NODES} values (alias bomb?)",
-                    )
-                ]
-            )
+            # Only aliases make a small file this big; 20,000 plain keys are just too many.
+            why = " after expanding aliases (alias bomb?)" if self.aliased else ""
+            message = f"more than {MAX_NODES} values{why}"
+            raise LessonError([Problem(self.file, _line(node), _field(path), message)])
         self.lines.setdefault(path, _line(node))
         if node.tag not in SAFE_TAGS:
             raise LessonError(
@@ -113,7 +113,21 @@ class _Builder:
             return result
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, path + (i,)) for i, item in enumerate(node.value)]
-        return self.scalars.construct_object(node)
+        try:
+            return self.scalars.construct_object(node)
+        except (ValueError, OverflowError) as e:  # 2024-02-30, an int of 5,000 digits
+            message = _scalar_problem(node, e)
+            raise LessonError([Problem(self.file, _line(node), _field(path), message)]) from None
+
+
+def _scalar_problem(node: yaml.Node, error: Exception) -> str:
+    value = str(node.value)
+    shown = value if len(value) <= 40 else f"{value[:20]}…({len(value)} characters)"
+    if node.tag.endswith(":timestamp"):
+        return f"{shown!r} is not a valid date: {error}"
+    if node.tag.endswith(":int"):
+        return f"{shown!r} is too large a number ({len(value)} digits)"
+    return f"{shown!r} cannot be read: {error}"
 
 
 def _line(node: yaml.Node) -> int:
@@ -238,16 +252,10 @@ def _is_type_name(part: Any) -> bool:
 
 def scan_code(code_path: Path, entry: str) -> tuple[frozenset[str], frozenset[str], list[str]]:
     """Statically read lesson code: names it records, metric names it reports, problems."""
-    try:
-        source = code_path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return frozenset(), frozenset(), [f"code file {code_path.name!r} not found"]
-    except (OSError, UnicodeDecodeError) as e:
-        return frozenset(), frozenset(), [f"cannot read code file {code_path.name!r}: {e}"]
-    try:
-        tree = ast.parse(source, filename=str(code_path))
-    except SyntaxError as e:
-        return frozenset(), frozenset(), [f"{code_path.name}:{e.lineno}: syntax error: {e.msg}"]
+    try:  # a regular file of at most 1 MiB; any parser failure is a message with a line
+        tree = parse_source(read_source(code_path), code_path)
+    except CodeFileError as e:
+        return frozenset(), frozenset(), [str(e)]
     recorded: set[str] = set()
     reported: set[str] = set()
     for node in ast.walk(tree):
@@ -283,7 +291,10 @@ def load_lesson(file: Path) -> LoadedLesson:
     except expr.ExprError as e:  # raised outside pydantic's wrapping in rare paths
         raise LessonError([Problem(file, 1, "(expression)", str(e))]) from None
 
-    code_path = (file.parent / lesson.code).resolve()
+    try:  # never outside the lesson's directory (/etc/passwd, /dev/stdin)
+        code_path = resolve_inside(file.parent, lesson.code)
+    except CodeFileError as e:
+        raise LessonError([Problem(file, lines.get(("code",), 1), "code", str(e))]) from None
     recorded, reported, code_problems = scan_code(code_path, lesson.entry)
     problems = [Problem(file, lines.get(("code",), 1), "code", m) for m in code_problems]
     if not code_problems:
