@@ -117,7 +117,7 @@ def _child_env() -> dict[str, str]:
     package_root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
     env["PYTHONUNBUFFERED"] = "1"  # a lesson's print() shows up as it happens
-    env["PYTHONIOENCODING"] = "utf-8"
+    env["PYTHONIOENCODING"] = "utf-8:backslashreplace"  # print("\udcff") must not fail a run
     return env
 
 
@@ -483,7 +483,10 @@ def main(argv: list[str] | None = None) -> int:
             device = f"unavailable: {e}"
         # Plain strings: unpickling a TorchVersion in the app would import torch there.
         sink(Ready(os.getpid(), str(torch.__version__), device))
-        stdin = sys.stdin.buffer
+        # The control pipe moves off fd 0, which becomes /dev/null: lesson code (and the
+        # processes it starts) can never read, or steal, the parent's requests and CANCEL.
+        stdin = os.fdopen(os.dup(0), "rb")
+        os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
         request = read_frame(stdin)
         if not isinstance(request, RunRequest):
             return 0  # the app closed without a run for us (a spare at exit)

@@ -9,12 +9,14 @@ nothing raises out of here.
 from __future__ import annotations
 
 import dataclasses
+import io
 import random
 import sys
 import threading
 import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -26,6 +28,52 @@ from tutor.training.context import Diverged, RunCancelled, RunContext
 from tutor.training.data import DatasetUnavailable
 
 DIVERGED_HINT = "The loss became NaN or infinite: lower the learning rate (lr) and run again."
+
+
+EXIT_HINT = "Lesson code ends by returning from its function, not with exit() or sys.exit()."
+BASE_EXCEPTION_HINT = "Lesson code raised an exception meant to stop Python; Stop ends a run."
+NO_INPUT = "lesson code cannot read input: a run has no keyboard (use hyperparameters instead)"
+
+
+class NoInput(io.TextIOBase):
+    """``sys.stdin`` while lesson code runs: reading fails at once with a clear message,
+    instead of waiting on the terminal (CLI) or reading the training child's control pipe."""
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> str:
+        raise EOFError(NO_INPUT)
+
+    def readline(self, size: int | None = -1) -> str:  # type: ignore[override]
+        raise EOFError(NO_INPUT)
+
+    def fileno(self) -> int:  # input() asks; no descriptor means "not a terminal"
+        raise io.UnsupportedOperation(NO_INPUT)
+
+
+@contextmanager
+def no_input() -> Iterator[None]:
+    previous, sys.stdin = sys.stdin, NoInput()
+    try:
+        yield
+    finally:
+        if isinstance(sys.stdin, NoInput):  # exit() closes sys.stdin; ours, so nothing lost
+            sys.stdin = previous
+
+
+def _from_front_end(exc: BaseException) -> bool:
+    """True for a KeyboardInterrupt/SystemExit raised by a front end's signal handler (its
+    frame is the innermost one, inside tutor/), not by lesson code."""
+    if not isinstance(exc, (KeyboardInterrupt, SystemExit)):
+        return False
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None:
+        return False
+    tutor_dir = Path(__file__).resolve().parents[1]
+    return Path(tb.tb_frame.f_code.co_filename).resolve().is_relative_to(tutor_dir)
 
 
 class RunRefused(RuntimeError):
@@ -150,11 +198,12 @@ def run_lesson(
         ctx = RunContext(
             values, torch_device, emit, cancel, cache_dir=paths.cache_dir() / "lessons" / loaded.id
         )
-        module = load_module(code_path, loaded.id)
-        entry = getattr(module, loaded.lesson.entry, None)
-        if not callable(entry):
-            raise AttributeError(f"{code_path.name} has no function {loaded.lesson.entry}()")
-        entry(ctx)
+        with no_input():
+            module = load_module(code_path, loaded.id)
+            entry = getattr(module, loaded.lesson.entry, None)
+            if not callable(entry):
+                raise AttributeError(f"{code_path.name} has no function {loaded.lesson.entry}()")
+            entry(ctx)
     except RunCancelled:
         status = "cancelled"
     except Diverged as e:
@@ -165,6 +214,11 @@ def run_lesson(
         status, error = "failed", str(e)
     except Exception as e:  # lesson code can raise anything; the caller must live on
         status, error, hint = "failed", trim_traceback(e, code_path), _failure_hint(e)
+    except BaseException as e:  # sys.exit(), exit(), KeyboardInterrupt, BaseException
+        if _from_front_end(e):
+            raise  # the CLI's second Ctrl+C or signal: the learner wants to quit now
+        status, error = "failed", trim_traceback(e, code_path)
+        hint = EXIT_HINT if isinstance(e, SystemExit) else BASE_EXCEPTION_HINT
     if ctx is not None:
         status, error, hint = _flush(ctx, status, error, hint)
     result = _result(loaded, ctx, values, seed, device_name, status, error, hint, start, lang)
