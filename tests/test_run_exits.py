@@ -95,3 +95,45 @@ def test_in_the_training_child_too(tmp_path: Path, epochs: int, last_line: str) 
     assert result.error.splitlines()[-1].endswith(last_line)
     assert "runner.py" not in result.error and "process.py" not in result.error
     assert "odd \\udcff bytes" in lines  # before: UnicodeEncodeError failed the run
+
+
+# Reports a few steps within one emit interval (so they are still buffered), then gets stuck.
+BUFFERED_THEN_STUCK = """
+import time
+
+
+def train(ctx):
+    for step in range(5):
+        ctx.report_step(loss=1.0 / (step + 1))
+    ctx.log("stuck now")
+    time.sleep(60)
+"""
+
+
+def test_stop_keeps_the_points_a_stuck_lesson_had_reported(tmp_path: Path) -> None:
+    loaded = load_lesson(
+        write_lesson(tmp_path, "t", yaml=BARE_YAML.format(id="t"), code=BUFFERED_THEN_STUCK)
+    )
+    cancel, logged = threading.Event(), threading.Event()
+
+    def sink(event: object) -> None:
+        if isinstance(event, events.LogLine) and event.text == "stuck now":
+            logged.set()
+
+    trainer = Trainer()
+    box: list[object] = []
+    try:
+        thread = threading.Thread(
+            target=lambda: box.append(trainer.run(loaded, sink=sink, cancel=cancel, device="cpu"))
+        )
+        thread.start()
+        assert logged.wait(120)
+        cancel.set()
+        thread.join(30)
+        assert not thread.is_alive()
+    finally:
+        trainer.close()
+    (result,) = box
+    assert result.status == "cancelled"
+    # before the fix: [] (the five points were still buffered when the process was killed)
+    assert [x for x, _ in result.history["loss"]] == [1.0, 2.0, 3.0, 4.0, 5.0]

@@ -440,11 +440,22 @@ def _watch_parent(stdin: IO[bytes], cancel: threading.Event) -> None:
         data = stdin.read(1)
         if not data:
             break
-        if data == CANCEL:
+        if data == CANCEL and not cancel.is_set():
             cancel.set()
+            # Half the grace time: a lesson stuck between steps still sends what it reported.
+            flush = threading.Timer(CANCEL_GRACE_SECONDS / 2, _flush_context)
+            flush.daemon = True
+            flush.start()
     cancel.set()
     time.sleep(ORPHAN_EXIT_SECONDS)  # the lesson had its chance to stop at a step
     os._exit(3)
+
+
+def _flush_context() -> None:
+    from tutor.training.context import RunContext
+
+    if RunContext.latest is not None:
+        RunContext.latest.flush_from_another_thread()
 
 
 class _FrameSink:
@@ -454,12 +465,14 @@ class _FrameSink:
         self.stream = stream
         self.cancel = cancel
         self.broken = False
+        self.lock = threading.Lock()  # Stop's flush writes from the watcher thread
 
     def __call__(self, event: object) -> None:
         if self.broken:
             return
         try:
-            write_frame(self.stream, event)
+            with self.lock:
+                write_frame(self.stream, event)
         except (BrokenPipeError, OSError):  # the parent is gone: stop at the next step
             self.broken = True
             self.cancel.set()
