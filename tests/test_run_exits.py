@@ -60,6 +60,7 @@ import sys
 def train(ctx):
     ctx.report_step(loss=1.0)
     print("odd \\udcff bytes", flush=True)
+    print("\\x1b]0;retitled\\x07", flush=True)
     if ctx.params.epochs == 1:
         sys.exit(4)
     input()
@@ -95,6 +96,7 @@ def test_in_the_training_child_too(tmp_path: Path, epochs: int, last_line: str) 
     assert result.error.splitlines()[-1].endswith(last_line)
     assert "runner.py" not in result.error and "process.py" not in result.error
     assert "odd \\udcff bytes" in lines  # before: UnicodeEncodeError failed the run
+    assert "\\x1b]0;retitled\\x07" in lines  # lesson output is made inert
 
 
 # Reports a few steps within one emit interval (so they are still buffered), then gets stuck.

@@ -31,6 +31,7 @@ from tutor.lesson.catalog import catalog_files
 from tutor.lesson.catalog import lesson_files as lesson_files
 from tutor.lesson.codefile import CodeFileError, parse_source, read_source, resolve_inside
 from tutor.lesson.schema import Check, Exercise, Hyperparam, Lesson, Question, Series, Text
+from tutor.text import first_control, inert
 
 MAX_FILE_BYTES = 256 * 1024
 MAX_NODES = 20_000  # values after alias expansion; stops "billion laughs"
@@ -114,10 +115,15 @@ class _Builder:
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, path + (i,)) for i, item in enumerate(node.value)]
         try:
-            return self.scalars.construct_object(node)
+            value = self.scalars.construct_object(node)
         except (ValueError, OverflowError) as e:  # 2024-02-30, an int of 5,000 digits
             message = _scalar_problem(node, e)
             raise LessonError([Problem(self.file, _line(node), _field(path), message)]) from None
+        control = first_control(value) if isinstance(value, str) else None
+        if control is not None:  # "\e]0;title\a", "\e[2J": lesson text never commands a terminal
+            message = f"control character {inert(control)} is not allowed in lesson text"
+            raise LessonError([Problem(self.file, _line(node), _field(path), message)])
+        return value
 
 
 def _scalar_problem(node: yaml.Node, error: Exception) -> str:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from tutor import events
 from tutor.events import Sink
+from tutor.text import inert
 
 if TYPE_CHECKING:
     from tutor.training.data import Datasets
@@ -153,7 +154,7 @@ class RunContext:
 
     def log(self, *parts: Any) -> None:
         """A line of text for the learner (the app's run log, the CLI's output)."""
-        text = " ".join(str(p) for p in parts)
+        text = inert(" ".join(str(p) for p in parts))  # ESC[2J must not clear a screen
         self.logs.append(text)
         self._sink(events.LogLine(text))
 
@@ -168,8 +169,8 @@ class RunContext:
 
     def use_dataset(self, name: str, note: str = "") -> None:
         """Say which dataset this run trains on; the UI and ``--json`` show it."""
-        self.dataset = name
-        self._sink(events.DatasetChosen(name, note))
+        self.dataset = name = inert(name, multiline=False)
+        self._sink(events.DatasetChosen(name, inert(note)))
 
     # -- for the runner -------------------------------------------------------
 

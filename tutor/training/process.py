@@ -44,6 +44,7 @@ from typing import IO, Any
 from tutor import events
 from tutor.events import Event, RunResult, Sink, Status
 from tutor.lesson.catalog import LoadedLesson
+from tutor.text import inert
 from tutor.training.runner import default_dataset
 
 CANCEL = b"c"
@@ -263,7 +264,7 @@ class TrainingProcess:
     def _pump_output(self) -> None:
         assert self.proc.stdout is not None
         for raw in self.proc.stdout:
-            line = raw.decode("utf-8", "replace").rstrip("\n")
+            line = inert(raw.decode("utf-8", "replace").rstrip("\r\n"))  # lesson output
             self.output.append(line)
             with self._sink_lock:
                 sink = self._sink

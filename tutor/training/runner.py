@@ -24,6 +24,7 @@ from typing import Any
 from tutor import events, paths, quiz
 from tutor.events import CheckResult, RunResult, Sink, Status
 from tutor.lesson.catalog import LoadedLesson
+from tutor.text import inert
 from tutor.training.context import Diverged, RunCancelled, RunContext
 from tutor.training.data import DatasetUnavailable
 
@@ -136,7 +137,7 @@ def trim_traceback(exc: BaseException, code_path: Path) -> str:
     lines = ["Traceback (lesson code, most recent call last):\n"]
     lines += traceback.format_list(own or frames)
     lines += traceback.format_exception_only(type(exc), exc)
-    return "".join(lines).rstrip()
+    return inert("".join(lines).rstrip())  # the message is the lesson's text
 
 
 def _failure_hint(exc: BaseException) -> str | None:
