@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -54,6 +56,7 @@ def test_lesson_stdin_refuses_to_be_read() -> None:
 
 
 CHILD_CODE = """
+import os
 import sys
 
 
@@ -139,3 +142,14 @@ def test_stop_keeps_the_points_a_stuck_lesson_had_reported(tmp_path: Path) -> No
     assert result.status == "cancelled"
     # before the fix: [] (the five points were still buffered when the process was killed)
     assert [x for x, _ in result.history["loss"]] == [1.0, 2.0, 3.0, 4.0, 5.0]
+
+
+def test_a_fifo_as_the_code_to_run_fails_the_run_at_once(tmp_path: Path) -> None:
+    loaded = lesson_with(tmp_path, "pass")
+    fifo = tmp_path / "exercise.py"
+    os.mkfifo(fifo)
+    start = time.monotonic()
+    result = run_lesson(loaded, device="cpu", code_path=fifo)  # before: blocked in open()
+    assert time.monotonic() - start < 30
+    assert result.status == "failed"
+    assert "code file 'exercise.py' is not a regular file" in (result.error or "")

@@ -24,6 +24,7 @@ from typing import Any
 from tutor import events, paths, quiz
 from tutor.events import CheckResult, RunResult, Sink, Status
 from tutor.lesson.catalog import LoadedLesson
+from tutor.lesson.codefile import read_source
 from tutor.text import inert
 from tutor.training.context import Diverged, RunCancelled, RunContext
 from tutor.training.data import DatasetUnavailable
@@ -112,7 +113,7 @@ def load_module(code_path: Path, lesson_id: str) -> ModuleType:
     saves an exercise twice within a second must still run what they just wrote.
     """
     module_name = f"dl_tutor_lesson_{lesson_id.replace('-', '_')}"
-    source = code_path.read_text(encoding="utf-8")
+    source = read_source(code_path)  # a regular file of at most 1 MiB: a FIFO never hangs a run
     module = ModuleType(module_name)
     module.__file__ = str(code_path)
     # Registered so pickling, dataclasses and DataLoader workers can find the module.
