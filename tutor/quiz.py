@@ -310,7 +310,7 @@ def evaluate_check(check: Check, values: Mapping[str, Any], lang: str = "en") ->
         else:
             a, b = np.asarray(value, dtype=float), np.asarray(check.equals, dtype=float)
             passed = a.shape == b.shape and bool(np.allclose(a, b, rtol=0, atol=check.tolerance))
-    except (expr.ExprError, TypeError, ValueError) as e:
+    except (expr.ExprError, TypeError, ValueError, OverflowError) as e:  # 9**999 as a float
         return CheckResult(name, False, None, target, error=str(e))
     return CheckResult(name, passed, value, target)
 

@@ -46,6 +46,10 @@ _ALLOWED = (
     ast.And, ast.Or, *_BINOPS, *_CMPOPS, *_UNARY,
 )  # fmt: skip
 MAX_LENGTH = 500
+# Bounds on any intermediate result: far above what a check needs (recorded tensors have at
+# most 200,000 items), far below what hurts (an int of 100,000 bits takes microseconds).
+MAX_INT_BITS = 100_000
+MAX_ITEMS = 1_000_000
 
 
 def _functions() -> dict[str, Any]:
@@ -154,6 +158,7 @@ def evaluate(source: str, values: Mapping[str, Any]) -> Any:
             left, right = ev(node.left), ev(node.right)
             if isinstance(node.op, ast.Pow) and _too_big(right):
                 raise ExprError("exponent too large")
+            _check_size(node.op, left, right)
             return _BINOPS[type(node.op)](left, right)
         if isinstance(node, ast.UnaryOp):
             return _UNARY[type(node.op)](ev(node.operand))
@@ -206,6 +211,44 @@ def truth(value: Any) -> bool:
 
 def _too_big(value: Any) -> bool:
     return isinstance(value, (int, float)) and abs(value) > 1000
+
+
+def _check_size(op: ast.operator, left: Any, right: Any) -> None:
+    """Refuse an operation whose result would be too big, *before* computing it.
+
+    A 500-character expression can otherwise spin a core for hours (``((9**999)**999)**999``)
+    or allocate gigabytes (``"x" * 10**9``, ``"%999999999d" % 1``, an outer product by
+    broadcasting).
+    """
+    import numpy as np
+
+    if isinstance(op, ast.Mod) and isinstance(left, (str, bytes)):
+        raise ExprError("string formatting with % is not allowed in expressions")
+    if isinstance(left, int) and isinstance(right, int):
+        if isinstance(op, ast.Pow) and right > 0 and abs(left) > 1:
+            bits = (abs(left).bit_length() - 1) * right  # a lower bound of the result's size
+        elif isinstance(op, ast.Mult):
+            bits = abs(left).bit_length() + abs(right).bit_length()
+        else:
+            return
+        if bits > MAX_INT_BITS:
+            raise ExprError(f"result too large: an integer of more than {MAX_INT_BITS} bits")
+        return
+    sequences = (str, bytes, tuple, list)
+    if isinstance(op, ast.Mult) and isinstance(left, sequences) != isinstance(right, sequences):
+        seq, n = (left, right) if isinstance(left, sequences) else (right, left)
+        if isinstance(n, (int, np.integer)) and len(seq) * int(n) > MAX_ITEMS:
+            raise ExprError(f"result too large: more than {MAX_ITEMS} items or characters")
+    elif isinstance(op, ast.Add) and isinstance(left, sequences) and isinstance(right, sequences):
+        if len(left) + len(right) > MAX_ITEMS:
+            raise ExprError(f"result too large: more than {MAX_ITEMS} items or characters")
+    elif isinstance(left, np.ndarray) or isinstance(right, np.ndarray):
+        try:
+            shape = np.broadcast_shapes(np.shape(left), np.shape(right))
+        except ValueError:
+            return  # the operation itself says why the shapes do not fit
+        if math.prod(shape) > MAX_ITEMS:
+            raise ExprError(f"result too large: an array of shape {shape}")
 
 
 def plain(value: Any) -> Any:

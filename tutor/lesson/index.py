@@ -172,6 +172,8 @@ def _broken_code_paths(catalog: Catalog) -> set[Path]:
             data, _ = read_yaml(file)
         except LessonError:
             continue
+        except Exception:  # noqa: BLE001 - a loader bug must not empty the lesson list
+            continue
         code = data.get("code")
         if isinstance(code, str):
             try:

@@ -28,8 +28,10 @@ from tutor.lesson.catalog import LoadedLesson as LoadedLesson
 from tutor.lesson.catalog import Problem as Problem
 from tutor.lesson.catalog import catalog_files
 from tutor.lesson.catalog import lesson_files as lesson_files
+from tutor.lesson.codefile import CodeFileError, resolve_inside
 from tutor.lesson.schema import Check, Exercise, Hyperparam, Lesson, Question, Series, Text
 from tutor.lesson.source import exercise_problems, scan_code
+from tutor.text import first_control, inert
 
 MAX_FILE_BYTES = 256 * 1024
 MAX_NODES = 20_000  # values after alias expansion; stops "billion laughs"
@@ -53,20 +55,19 @@ class _Builder:
         self.lines: dict[tuple[Any, ...], int] = {}
         self.count = 0
         self.scalars = yaml.constructor.SafeConstructor()
+        self.seen: set[int] = set()
+        self.aliased = False
 
     def build(self, node: yaml.Node, path: tuple[Any, ...] = ()) -> Any:
         self.count += 1
+        if id(node) in self.seen:  # an alias: the composer shares the node
+            self.aliased = True
+        self.seen.add(id(node))
         if self.count > MAX_NODES:
-            raise LessonError(
-                [
-                    Problem(
-                        self.file,
-                        _line(node),
-                        _field(path),
-                        f"more than {MAX_NODES} values (alias bomb?)",
-                    )
-                ]
-            )
+            # Only aliases make a small file this big; 20,000 plain keys are just too many.
+            why = " after expanding aliases (alias bomb?)" if self.aliased else ""
+            message = f"more than {MAX_NODES} values{why}"
+            raise LessonError([Problem(self.file, _line(node), _field(path), message)])
         self.lines.setdefault(path, _line(node))
         if node.tag not in SAFE_TAGS:
             raise LessonError(
@@ -113,7 +114,26 @@ class _Builder:
             return result
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, path + (i,)) for i, item in enumerate(node.value)]
-        return self.scalars.construct_object(node)
+        try:
+            value = self.scalars.construct_object(node)
+        except (ValueError, OverflowError) as e:  # 2024-02-30, an int of 5,000 digits
+            message = _scalar_problem(node, e)
+            raise LessonError([Problem(self.file, _line(node), _field(path), message)]) from None
+        control = first_control(value) if isinstance(value, str) else None
+        if control is not None:  # "\e]0;title\a", "\e[2J": lesson text never commands a terminal
+            message = f"control character {inert(control)} is not allowed in lesson text"
+            raise LessonError([Problem(self.file, _line(node), _field(path), message)])
+        return value
+
+
+def _scalar_problem(node: yaml.Node, error: Exception) -> str:
+    value = str(node.value)
+    shown = value if len(value) <= 40 else f"{value[:20]}…({len(value)} characters)"
+    if node.tag.endswith(":timestamp"):
+        return f"{shown!r} is not a valid date: {error}"
+    if node.tag.endswith(":int"):
+        return f"{shown!r} is too large a number ({len(value)} digits)"
+    return f"{shown!r} cannot be read: {error}"
 
 
 def _line(node: yaml.Node) -> int:
@@ -247,7 +267,10 @@ def load_lesson(file: Path) -> LoadedLesson:
     except expr.ExprError as e:  # raised outside pydantic's wrapping in rare paths
         raise LessonError([Problem(file, 1, "(expression)", str(e))]) from None
 
-    code_path = (file.parent / lesson.code).resolve()
+    try:  # never outside the lesson's directory (/etc/passwd, /dev/stdin)
+        code_path = resolve_inside(file.parent, lesson.code)
+    except CodeFileError as e:
+        raise LessonError([Problem(file, lines.get(("code",), 1), "code", str(e))]) from None
     recorded, reported, code_problems = scan_code(code_path, lesson.entry)
     problems = [Problem(file, lines.get(("code",), 1), "code", m) for m in code_problems]
     if not code_problems:

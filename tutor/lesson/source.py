@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tutor.lesson.codefile import CodeFileError, parse_source, read_source
+
 if TYPE_CHECKING:
     from tutor.lesson.catalog import LoadedLesson
     from tutor.lesson.schema import Exercise
@@ -21,16 +23,10 @@ if TYPE_CHECKING:
 
 def scan_code(code_path: Path, entry: str) -> tuple[frozenset[str], frozenset[str], list[str]]:
     """Statically read lesson code: names it records, metric names it reports, problems."""
-    try:
-        source = code_path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return frozenset(), frozenset(), [f"code file {code_path.name!r} not found"]
-    except (OSError, UnicodeDecodeError) as e:
-        return frozenset(), frozenset(), [f"cannot read code file {code_path.name!r}: {e}"]
-    try:
-        tree = ast.parse(source, filename=str(code_path))
-    except SyntaxError as e:
-        return frozenset(), frozenset(), [f"{code_path.name}:{e.lineno}: syntax error: {e.msg}"]
+    try:  # a regular file of at most 1 MiB; any parser failure is a message with a line
+        tree = parse_source(read_source(code_path), code_path)
+    except CodeFileError as e:
+        return frozenset(), frozenset(), [str(e)]
     recorded: set[str] = set()
     reported: set[str] = set()
     for node in ast.walk(tree):

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from tutor import events
 from tutor.events import Sink
+from tutor.text import inert
 
 if TYPE_CHECKING:
     from tutor.training.data import Datasets
@@ -51,6 +52,9 @@ class RunContext:
     # Seconds between Progress events: the app never redraws more often (tutor.ui.pacing), and
     # each event costs the training process a conversion and the app a message.
     emit_interval = 0.25
+    # The newest context in this process: the training child's Stop watcher flushes its
+    # buffered points before the process is killed (one child serves one run).
+    latest: RunContext | None = None
 
     def __init__(
         self,
@@ -79,6 +83,9 @@ class RunContext:
         self.logs: list[str] = []
         self.dataset: str | None = None
         self._data: Datasets | None = None
+        self._lock = threading.Lock()  # the buffers, shared with flush_from_another_thread
+        self._finished = False
+        RunContext.latest = self
 
     # -- what lesson code calls -------------------------------------------------
 
@@ -95,37 +102,39 @@ class RunContext:
         """Call once per training step, e.g. ``ctx.report_step(loss=l)``; tensors are fine."""
         if self._cancel.is_set():
             raise RunCancelled
-        self._step += 1
-        self._global_step += 1
-        self._pending_steps.append(self._global_step)
-        for name, value in metrics.items():
-            if hasattr(value, "detach"):
-                value = value.detach()
-            self._pending.setdefault(name, []).append(value)
-        now = time.perf_counter()
-        if now - self._last_emit >= self.emit_interval:
-            self._emit_progress(now)
+        with self._lock:
+            self._step += 1
+            self._global_step += 1
+            self._pending_steps.append(self._global_step)
+            for name, value in metrics.items():
+                if hasattr(value, "detach"):
+                    value = value.detach()
+                self._pending.setdefault(name, []).append(value)
+            now = time.perf_counter()
+            if now - self._last_emit >= self.emit_interval:
+                self._emit_progress(now)
 
     def report_epoch(self, epoch: int | None = None, **metrics: Any) -> None:
         """Call at the end of each epoch with its metrics, e.g. ``train_loss=..., test_acc=...``."""
         self.check_cancelled()
-        epoch = self._epoch if epoch is None else int(epoch)
-        values: dict[str, float] = {}
-        for name, value in metrics.items():
-            number = _to_float(value)
-            if not math.isfinite(number):
-                self._flush_steps()
-                raise Diverged(name, number, f"epoch {epoch}")
-            values[name] = number
-            self._pending_epoch_points.setdefault(name, []).append((float(epoch), number))
-        self.metrics.update(values)
-        self._sink(events.EpochEnded(epoch, values, self.elapsed))
-        self._epoch = epoch + 1
-        self._step = 0
-        now = time.perf_counter()
-        # Epochs can be as fast as steps (lesson 1): they are throttled like steps.
-        if now - self._last_emit >= self.emit_interval:
-            self._emit_progress(now)
+        with self._lock:
+            epoch = self._epoch if epoch is None else int(epoch)
+            values: dict[str, float] = {}
+            for name, value in metrics.items():
+                number = _to_float(value)
+                if not math.isfinite(number):
+                    self._flush_steps()
+                    raise Diverged(name, number, f"epoch {epoch}")
+                values[name] = number
+                self._pending_epoch_points.setdefault(name, []).append((float(epoch), number))
+            self.metrics.update(values)
+            self._sink(events.EpochEnded(epoch, values, self.elapsed))
+            self._epoch = epoch + 1
+            self._step = 0
+            now = time.perf_counter()
+            # Epochs can be as fast as steps (lesson 1): they are throttled like steps.
+            if now - self._last_emit >= self.emit_interval:
+                self._emit_progress(now)
 
     def record(self, name: str, value: Any) -> None:
         """Keep a value for the quiz and the checks: a shape, a tensor, a number, a string."""
@@ -145,7 +154,7 @@ class RunContext:
 
     def log(self, *parts: Any) -> None:
         """A line of text for the learner (the app's run log, the CLI's output)."""
-        text = " ".join(str(p) for p in parts)
+        text = inert(" ".join(str(p) for p in parts))  # ESC[2J must not clear a screen
         self.logs.append(text)
         self._sink(events.LogLine(text))
 
@@ -160,8 +169,8 @@ class RunContext:
 
     def use_dataset(self, name: str, note: str = "") -> None:
         """Say which dataset this run trains on; the UI and ``--json`` show it."""
-        self.dataset = name
-        self._sink(events.DatasetChosen(name, note))
+        self.dataset = name = inert(name, multiline=False)
+        self._sink(events.DatasetChosen(name, inert(note)))
 
     # -- for the runner -------------------------------------------------------
 
@@ -171,7 +180,22 @@ class RunContext:
 
     def finish(self) -> None:
         """Flush step values not yet sent (the runner calls this when the entry returns)."""
-        self._emit_progress(time.perf_counter())
+        with self._lock:
+            self._finished = True
+            self._emit_progress(time.perf_counter())
+
+    def flush_from_another_thread(self) -> None:
+        """Send the buffered points now: Stop came and the lesson is stuck between steps, so
+        its process is about to be killed and the run stored "with what it had reported"."""
+        if not self._lock.acquire(timeout=0.2):  # a step is being reported: it is not stuck
+            return
+        try:
+            if not self._finished:
+                self._emit_progress(time.perf_counter())
+        except Exception:  # noqa: BLE001 - a NaN in the buffer: the points so far went out
+            pass
+        finally:
+            self._lock.release()
 
     def _flush_steps(self) -> dict[str, list[tuple[float, float]]]:
         points: dict[str, list[tuple[float, float]]] = {}

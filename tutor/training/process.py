@@ -44,6 +44,7 @@ from typing import IO, Any
 from tutor import events
 from tutor.events import Event, RunResult, Sink, Status
 from tutor.lesson.catalog import LoadedLesson
+from tutor.text import inert
 from tutor.training import child
 from tutor.training.runner import default_dataset
 from tutor.training.sweep import SweepEvent, SweepSink
@@ -145,7 +146,10 @@ class TrainingProcess:
             self.proc = child.spawn(
                 "tutor.training.process",
                 [str(write_fd), device],
-                env={"PYTHONUNBUFFERED": "1"},  # a lesson's print() shows up as it happens
+                env={
+                    "PYTHONUNBUFFERED": "1",  # a lesson's print() shows up as it happens
+                    "PYTHONIOENCODING": "utf-8:backslashreplace",  # print("\udcff") must not fail
+                },
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
@@ -315,7 +319,7 @@ class TrainingProcess:
     def _pump_output(self) -> None:
         assert self.proc.stdout is not None
         for raw in self.proc.stdout:
-            line = raw.decode("utf-8", "replace").rstrip("\n")
+            line = inert(raw.decode("utf-8", "replace").rstrip("\r\n"))  # lesson output
             self.output.append(line)
             with self._sink_lock:
                 sink = self._sink
@@ -512,11 +516,22 @@ def _watch_parent(stdin: IO[bytes], cancel: threading.Event) -> None:
         data = stdin.read(1)
         if not data:
             break
-        if data == CANCEL:
+        if data == CANCEL and not cancel.is_set():
             cancel.set()
+            # Half the grace time: a lesson stuck between steps still sends what it reported.
+            flush = threading.Timer(CANCEL_GRACE_SECONDS / 2, _flush_context)
+            flush.daemon = True
+            flush.start()
     cancel.set()
     time.sleep(ORPHAN_EXIT_SECONDS)  # the lesson had its chance to stop at a step
     os._exit(3)
+
+
+def _flush_context() -> None:
+    from tutor.training.context import RunContext
+
+    if RunContext.latest is not None:
+        RunContext.latest.flush_from_another_thread()
 
 
 class _FrameSink:
@@ -526,12 +541,14 @@ class _FrameSink:
         self.stream = stream
         self.cancel = cancel
         self.broken = False
+        self.lock = threading.Lock()  # Stop's flush writes from the watcher thread
 
     def __call__(self, event: object) -> None:
         if self.broken:
             return
         try:
-            write_frame(self.stream, event)
+            with self.lock:
+                write_frame(self.stream, event)
         except (BrokenPipeError, OSError):  # the parent is gone: stop at the next step
             self.broken = True
             self.cancel.set()
@@ -555,7 +572,10 @@ def main(argv: list[str] | None = None) -> int:
             device = f"unavailable: {e}"
         # Plain strings: unpickling a TorchVersion in the app would import torch there.
         sink(Ready(os.getpid(), str(torch.__version__), device))
-        stdin = sys.stdin.buffer
+        # The control pipe moves off fd 0, which becomes /dev/null: lesson code (and the
+        # processes it starts) can never read, or steal, the parent's requests and CANCEL.
+        stdin = os.fdopen(os.dup(0), "rb")
+        os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
         request = read_frame(stdin)
         if isinstance(request, SweepRequest):
             threading.Thread(target=_watch_parent, args=(stdin, cancel), daemon=True).start()

@@ -9,12 +9,14 @@ nothing raises out of here.
 from __future__ import annotations
 
 import dataclasses
+import io
 import random
 import sys
 import threading
 import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -22,13 +24,61 @@ from typing import Any
 from tutor import events, paths, quiz
 from tutor.events import CheckResult, RunResult, Sink, Status
 from tutor.lesson.catalog import LoadedLesson
+from tutor.lesson.codefile import read_source
 
 # resolve_params is part of the lesson format now; re-exported for the front ends' imports.
 from tutor.lesson.params import resolve_params as resolve_params
+from tutor.text import inert
 from tutor.training.context import Diverged, RunCancelled, RunContext
 from tutor.training.data import DatasetUnavailable
 
 DIVERGED_HINT = "The loss became NaN or infinite: lower the learning rate (lr) and run again."
+
+
+EXIT_HINT = "Lesson code ends by returning from its function, not with exit() or sys.exit()."
+BASE_EXCEPTION_HINT = "Lesson code raised an exception meant to stop Python; Stop ends a run."
+NO_INPUT = "lesson code cannot read input: a run has no keyboard (use hyperparameters instead)"
+
+
+class NoInput(io.TextIOBase):
+    """``sys.stdin`` while lesson code runs: reading fails at once with a clear message,
+    instead of waiting on the terminal (CLI) or reading the training child's control pipe."""
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> str:
+        raise EOFError(NO_INPUT)
+
+    def readline(self, size: int | None = -1) -> str:  # type: ignore[override]
+        raise EOFError(NO_INPUT)
+
+    def fileno(self) -> int:  # input() asks; no descriptor means "not a terminal"
+        raise io.UnsupportedOperation(NO_INPUT)
+
+
+@contextmanager
+def no_input() -> Iterator[None]:
+    previous, sys.stdin = sys.stdin, NoInput()
+    try:
+        yield
+    finally:
+        if isinstance(sys.stdin, NoInput):  # exit() closes sys.stdin; ours, so nothing lost
+            sys.stdin = previous
+
+
+def _from_front_end(exc: BaseException) -> bool:
+    """True for a KeyboardInterrupt/SystemExit raised by a front end's signal handler (its
+    frame is the innermost one, inside tutor/), not by lesson code."""
+    if not isinstance(exc, (KeyboardInterrupt, SystemExit)):
+        return False
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None:
+        return False
+    tutor_dir = Path(__file__).resolve().parents[1]
+    return Path(tb.tb_frame.f_code.co_filename).resolve().is_relative_to(tutor_dir)
 
 
 class RunRefused(RuntimeError):
@@ -42,7 +92,7 @@ def load_module(code_path: Path, lesson_id: str) -> ModuleType:
     saves an exercise twice within a second must still run what they just wrote.
     """
     module_name = f"dl_tutor_lesson_{lesson_id.replace('-', '_')}"
-    source = code_path.read_text(encoding="utf-8")
+    source = read_source(code_path)  # a regular file of at most 1 MiB: a FIFO never hangs a run
     module = ModuleType(module_name)
     module.__file__ = str(code_path)
     # Registered so pickling, dataclasses and DataLoader workers can find the module.
@@ -67,7 +117,7 @@ def trim_traceback(exc: BaseException, code_path: Path) -> str:
     lines = ["Traceback (lesson code, most recent call last):\n"]
     lines += traceback.format_list(own or frames)
     lines += traceback.format_exception_only(type(exc), exc)
-    return "".join(lines).rstrip()
+    return inert("".join(lines).rstrip())  # the message is the lesson's text
 
 
 def _failure_hint(exc: BaseException) -> str | None:
@@ -129,11 +179,12 @@ def run_lesson(
         ctx = RunContext(
             values, torch_device, emit, cancel, cache_dir=paths.cache_dir() / "lessons" / loaded.id
         )
-        module = load_module(code_path, loaded.id)
-        entry = getattr(module, loaded.lesson.entry, None)
-        if not callable(entry):
-            raise AttributeError(f"{code_path.name} has no function {loaded.lesson.entry}()")
-        entry(ctx)
+        with no_input():
+            module = load_module(code_path, loaded.id)
+            entry = getattr(module, loaded.lesson.entry, None)
+            if not callable(entry):
+                raise AttributeError(f"{code_path.name} has no function {loaded.lesson.entry}()")
+            entry(ctx)
     except RunCancelled:
         status = "cancelled"
     except Diverged as e:
@@ -144,6 +195,11 @@ def run_lesson(
         status, error = "failed", str(e)
     except Exception as e:  # lesson code can raise anything; the caller must live on
         status, error, hint = "failed", trim_traceback(e, code_path), _failure_hint(e)
+    except BaseException as e:  # sys.exit(), exit(), KeyboardInterrupt, BaseException
+        if _from_front_end(e):
+            raise  # the CLI's second Ctrl+C or signal: the learner wants to quit now
+        status, error = "failed", trim_traceback(e, code_path)
+        hint = EXIT_HINT if isinstance(e, SystemExit) else BASE_EXCEPTION_HINT
     if ctx is not None:
         status, error, hint = _flush(ctx, status, error, hint)
     result = _result(loaded, ctx, values, seed, device_name, status, error, hint, start, lang)
