@@ -38,10 +38,10 @@ def isatty(stream: TextIO) -> bool:
 
 
 def lesson_dirs(args: argparse.Namespace) -> list[Path]:
-    """The built-in lessons, then each ``--lessons DIR``."""
-    from tutor.paths import builtin_lessons_dir
+    """The built-in lessons, the installed lesson packs', then each ``--lessons DIR``."""
+    from tutor.lesson.catalog import lesson_dirs as all_dirs
 
-    return [builtin_lessons_dir(), *args.lessons]
+    return all_dirs(args.lessons)
 
 
 def catalog_for(args: argparse.Namespace) -> Catalog:
