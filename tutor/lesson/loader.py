@@ -31,7 +31,16 @@ from tutor.lesson.catalog import Problem as Problem
 from tutor.lesson.catalog import catalog_files
 from tutor.lesson.catalog import lesson_files as lesson_files
 from tutor.lesson.names import RUN_FIELDS, code_problems
-from tutor.lesson.schema import Check, Exercise, Hyperparam, Lesson, Question, Series, Text
+from tutor.lesson.schema import (
+    Check,
+    Exercise,
+    Hyperparam,
+    Lesson,
+    Question,
+    Series,
+    Text,
+    Translation,
+)
 from tutor.lesson.source import exercise_problems
 from tutor.paths import builtin_lessons_dir
 
@@ -385,8 +394,17 @@ def load_files(files: Iterable[Path]) -> Catalog:
     if any(p.translation_files() for p in installed_packs()):
         from tutor.lesson.translations import apply_translations
 
-        apply_translations(catalog)
+        apply_translations(catalog, load_translation)
     return catalog
+
+
+def load_translation(file: Path) -> tuple[Translation, dict[tuple[Any, ...], int]]:
+    """One ``translations/<lang>/<lesson-id>.yaml`` of a lesson pack; raises LessonError."""
+    data, lines = read_yaml(file)
+    try:
+        return Translation.model_validate(data), lines
+    except ValidationError as e:
+        raise LessonError(_problems_from(file, e, lines, data)) from None
 
 
 # -- loading what a command line names (never a traceback) -------------------------------

@@ -6,27 +6,26 @@ a lesson's, and never stops the lesson it translates from loading.
 
 from __future__ import annotations
 
-from pydantic import ValidationError
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 from tutor.lesson.catalog import Catalog, LessonError, Problem
 from tutor.lesson.packs import installed_packs
 from tutor.lesson.schema import Translation
 
+# tutor.lesson.loader.load_translation: the file's Translation and its key -> line map
+Reader = Callable[[Path], tuple[Translation, dict[tuple[Any, ...], int]]]
 
-def apply_translations(catalog: Catalog) -> None:
-    from tutor.lesson.loader import _problems_from, read_yaml
 
+def apply_translations(catalog: Catalog, read: Reader) -> None:
     for pack in installed_packs():
         for lang, files in pack.translation_files().items():
             for file in files:
                 try:
-                    data, lines = read_yaml(file)
-                    translation = Translation.model_validate(data)
+                    translation, lines = read(file)
                 except LessonError as e:
                     catalog.problems.extend(e.problems)
-                    continue
-                except ValidationError as e:
-                    catalog.problems.extend(_problems_from(file, e, lines, data))
                     continue
                 loaded = catalog.get(file.stem)
                 if loaded is None:
