@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tutor.paths import builtin_lessons_dir
+from tutor import paths
 
 if TYPE_CHECKING:
     from tutor.lesson.schema import Lesson
@@ -93,7 +93,7 @@ def lesson_dirs(extra_dirs: Iterable[Path] = (), *, builtin: bool = True) -> lis
     pack's (when ``builtin``), then each of ``extra_dirs``."""
     from tutor.lesson.packs import installed_packs
 
-    dirs = [builtin_lessons_dir()] if builtin else []
+    dirs = [paths.builtin_lessons_dir()] if builtin else []  # looked up late: tests patch it
     if builtin:
         dirs += [p.directory for p in installed_packs() if p.directory is not None]
     return dirs + [Path(d) for d in extra_dirs]

@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from tutor import paths
 from tutor.lesson import expr
 
 # The types live in tutor.lesson.catalog (light: the app imports them before its first screen);
@@ -42,7 +43,6 @@ from tutor.lesson.schema import (
     Translation,
 )
 from tutor.lesson.source import exercise_problems
-from tutor.paths import builtin_lessons_dir
 
 MAX_FILE_BYTES = 256 * 1024
 MAX_NODES = 20_000  # values after alias expansion; stops "billion laughs"
@@ -386,7 +386,7 @@ def load_files(files: Iterable[Path]) -> Catalog:
                 )
             )
     # Packs load with the built-in lessons (catalog_files): say why one is missing then.
-    builtin = builtin_lessons_dir().resolve()
+    builtin = paths.builtin_lessons_dir().resolve()
     with_builtin = any(x.path.is_relative_to(builtin) for x in catalog.lessons)
     for pack in installed_packs() if with_builtin else ():
         if pack.error:
