@@ -60,6 +60,14 @@ def tutor_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]
 # -- driving the app -----------------------------------------------------------------------
 
 
+def tutor_app(*lesson_dirs: Path | str, builtin: bool = False, **kwargs: Any) -> TutorApp:
+    """The app with these lesson directories (without the built-in lessons unless ``builtin``);
+    run it with ``async with app.run_test(size=(100, 30)) as pilot``."""
+    from tutor.ui.app import TutorApp
+
+    return TutorApp([Path(d) for d in lesson_dirs], builtin=builtin, **kwargs)
+
+
 async def until(pilot: Pilot[Any], condition: Callable[[], bool], rounds: int = 5000) -> None:
     """Let the app run until ``condition()`` holds.
 
