@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from tutor.testing import isolate
+
 
 @pytest.fixture(autouse=True)
 def tutor_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
@@ -16,8 +18,4 @@ def tutor_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     Sets DL_TUTOR_DATA_DIR, DL_TUTOR_CACHE_DIR and DL_TUTOR_OFFLINE=1 (see tutor/paths.py);
     returns the directory holding ``data/`` and ``cache/``.
     """
-    monkeypatch.setenv("DL_TUTOR_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("DL_TUTOR_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("DL_TUTOR_OFFLINE", "1")
-    monkeypatch.delenv("DL_TUTOR_DATASETS", raising=False)
-    return tmp_path
+    return isolate(monkeypatch, tmp_path)

@@ -13,14 +13,12 @@ import subprocess
 import sys
 import textwrap
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from rich.text import Text
-from textual.pilot import Pilot
-from textual.widgets import Input, Markdown, OptionList, Static, TabbedContent
+from textual.widgets import Input, OptionList, Static, TabbedContent
 from textual.widgets._footer import FooterKey
 
 import tutor.ui.app
@@ -28,10 +26,20 @@ import tutor.ui.widgets.training
 from tutor import events, quiz
 from tutor.lesson.index import load_catalog_indexed
 from tutor.lesson.loader import load_catalog
+from tutor.testing import (  # noqa: F401 - re-exported for the other test_app* modules
+    SAFETY_SECONDS,
+    finish_run,
+    graded,
+    open_by_keys,
+    started,
+    text_of,
+    type_into,
+    until,
+)
 from tutor.ui import messages
 from tutor.ui.app import TutorApp
 from tutor.ui.run_link import RunBridge
-from tutor.ui.widgets import CodeView, KeyFooter, LiveChart, RunLog, StatusLine, TrainingView
+from tutor.ui.widgets import CodeView, KeyFooter, LiveChart, RunLog, TrainingView
 from tutor.ui.widgets.footer import keys_shown
 from tutor.ui.widgets.lesson_list import lesson_label
 
@@ -39,7 +47,6 @@ pytestmark = pytest.mark.usefixtures("tutor_env")
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSON_01 = ROOT / "lessons" / "01-gradient-descent"
-SAFETY_SECONDS = 180  # only a broken test ever gets near this; nothing waits for it
 
 LESSON_YAML = """\
 id: {id}
@@ -125,83 +132,8 @@ def app(lesson_dir: Path) -> TutorApp:
 # -- helpers -------------------------------------------------------------------------
 
 
-def text_of(app: TutorApp, selector: str) -> str:
-    """The plain text a Static, Log, Markdown or the status line shows."""
-    widget = app.query_one(selector)
-    if isinstance(widget, StatusLine):
-        return widget.text
-    if isinstance(widget, RunLog):
-        return widget.text  # the lines as written, before wrapping to the pane's width
-    if isinstance(widget, Markdown):
-        return widget.source
-    assert isinstance(widget, Static), widget
-    content = widget.content
-    return content.plain if isinstance(content, Text) else str(content)
-
-
-async def until(pilot: Pilot[None], condition: Callable[[], bool], rounds: int = 5000) -> None:
-    """Let the app run until ``condition()`` holds.
-
-    Each round waits for the app to handle one more message (a run's progress, a
-    worker's state change, ...) rather than for some time to pass.
-    """
-    app = pilot.app
-    handled = asyncio.Event()
-    app.message_signal.subscribe(app, lambda _message: handled.set(), immediate=True)
-
-    async def loop() -> bool:
-        for _ in range(rounds):
-            handled.clear()
-            await pilot.pause()
-            if condition():
-                return True
-            await handled.wait()
-        return False
-
-    try:
-        reached = await asyncio.wait_for(loop(), SAFETY_SECONDS)
-    finally:
-        app.message_signal.unsubscribe(app)
-    assert reached, "the app never reached the expected state"
-
-
-async def started(pilot: Pilot[None]) -> None:
-    """Wait for start-up: lessons loaded, store opened, the first lesson shown.
-
-    The first screen is painted before (the list from the cached index, if any).
-    """
-    app = pilot.app
-    assert isinstance(app, TutorApp)
-    await until(pilot, lambda: app.startup_done)
-
-
-async def finish_run(pilot: Pilot[None]) -> events.RunResult:
-    """Await the training worker, then let the app handle the run's last messages."""
-    app = pilot.app
-    assert isinstance(app, TutorApp)
-    await app.workers.wait_for_complete()
-    await until(pilot, lambda: app.active_run is None)
-    assert app.last_result is not None
-    return app.last_result
-
-
-async def open_by_keys(pilot: Pilot[None], index: int) -> None:
-    """Focus the lesson list (l), move to entry ``index`` with the arrows, Enter."""
-    await pilot.press("l", "home", *["down"] * index, "enter")
-    await pilot.pause()
-
-
-async def graded(pilot: Pilot[None]) -> None:
-    """Until every submitted quiz answer is graded (grading runs on a worker thread)."""
-    app = pilot.app
-    assert isinstance(app, TutorApp)
-    await until(pilot, lambda: app.grading == 0)
-
-
-async def type_into(pilot: Pilot[None], selector: str, text: str) -> None:
-    """Replace an input's text by typing, as a learner would."""
-    pilot.app.query_one(selector, Input).focus()
-    await pilot.press("end", "ctrl+u", *text)
+# The helpers (text_of, until, started, finish_run, open_by_keys, graded, type_into) live in
+# tutor.testing, for lesson authors' tests too.
 
 
 # -- tests ---------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from textual.widgets import OptionList, Static
 from tutor import quiz
 from tutor.lesson.schema import Question
 from tutor.progress import ProgressStore
+from tutor.testing import store_settled
 from tutor.ui.app import TutorApp
 from tutor.ui.widgets import ConfirmScreen, LessonList, LiveChart, RunsTable
 from tutor.ui.widgets.chart import OverlaySeries, use_log_scale
@@ -96,13 +97,6 @@ def store(tmp_path: Path) -> Iterator[ProgressStore]:
 
 def make_app(lesson_dir: Path, store: ProgressStore, **kwargs: object) -> TutorApp:
     return TutorApp([LESSON_01, lesson_dir], builtin=False, store=store, **kwargs)  # type: ignore[arg-type]
-
-
-async def store_settled(pilot: Pilot[None]) -> None:
-    """Wait until every store job (and every run to store) is reflected in the UI."""
-    app = pilot.app
-    assert isinstance(app, TutorApp)
-    await until(pilot, lambda: app.store_pending == 0)
 
 
 def mark(app: TutorApp, lesson_id: str) -> str:

@@ -110,7 +110,7 @@ def test_alias_bomb_is_refused(tmp_path: Path) -> None:
 def test_default_outside_range(tmp_path: Path) -> None:
     yaml = MINIMAL_YAML.format(id="r").replace("default: 2, min: 1", "default: 200, min: 1")
     [message] = problems_for(write_lesson(tmp_path, "r", yaml=yaml))
-    assert "hyperparams[0]: default 200: 200 is above the maximum 100" in message
+    assert "hyperparams[0].default: default 200: 200 is above the maximum 100" in message
     assert ":9:" in message  # the line of that hyperparameter
 
 
@@ -119,7 +119,7 @@ def test_choice_answer_out_of_range(tmp_path: Path) -> None:
         "  - {id: pick, kind: choice, prompt: P, options: [a, b], answer: 2}\n"
     )
     [message] = problems_for(write_lesson(tmp_path, "c", yaml=yaml))
-    assert "quiz[2]: answer 2 is out of range: options are 0..1" in message
+    assert "quiz[2].answer: answer 2 is out of range: options are 0..1" in message
 
 
 def test_reference_to_value_never_recorded(tmp_path: Path) -> None:

@@ -18,7 +18,8 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-FRONT_ENDS = ("tutor.ui", "tutor.cli", "tutor.app")
+# tutor.testing drives the app for tests: a front end too.
+FRONT_ENDS = ("tutor.ui", "tutor.cli", "tutor.app", "tutor.testing")
 # `tutor/__main__.py` and the `tutor.app` face exist to reach a front end.
 ENTRY_POINTS = {"tutor.__main__", "tutor.app"}
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from tutor import __version__
-from tutor.cli import commands, exercises, quiz, sweep
+from tutor.cli import authoring, commands, exercises, quiz, sweep
 from tutor.cli.common import PROG
 from tutor.training.device import DEVICE_CHOICES
 
@@ -70,6 +70,18 @@ def _device_name(text: str) -> str:
     )
 
 
+def _language(text: str) -> str:
+    if text in ("en", "zh"):
+        return text
+    # Only a language outside en/zh pays for the look-up of the installed lesson packs.
+    from tutor.lesson.packs import pack_languages
+
+    known = ["en", "zh", *pack_languages()]
+    if text in known:
+        return text
+    raise argparse.ArgumentTypeError(f"invalid choice: {text!r} (choose from {', '.join(known)})")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=PROG,
@@ -86,7 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="another directory of lessons (repeatable)",
     )
     parser.add_argument(
-        "--lang", choices=("en", "zh"), help="language of lesson text (default: from the locale)"
+        "--lang",
+        type=_language,
+        metavar="{en,zh,...}",
+        help="language of lesson text (default: from the locale); lesson packs may add more",
     )
     parser.add_argument(
         "--device",
@@ -127,6 +142,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="train with your exercise file (see 'dl-tutor exercise ID --path')",
     )
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 1 also when a quiz answer or a check cannot be computed from the run",
+    )
 
     p = sub.add_parser("progress", help="your progress in every lesson")
     p.add_argument("--json", action="store_true", help="a JSON array, for scripts")
@@ -148,6 +168,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="lesson files or directories (default: every known lesson)",
     )
+    p.add_argument("--strict", action="store_true", help="warnings are errors too (exit 1)")
+    authoring.add_parsers(sub)
     exercises.add_parsers(sub)
     quiz.add_quiz_parser(sub)
     sweep.add_parsers(sub, _device_name)
@@ -209,4 +231,6 @@ COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     "quiz": quiz.cmd_quiz,
     "sweep": sweep.cmd_sweep,
     "experiment": sweep.cmd_experiment,
+    "new": authoring.cmd_new,
+    "schema": authoring.cmd_schema,
 }

@@ -68,6 +68,7 @@ def lesson_json(loaded: LoadedLesson, lang: str) -> dict[str, Any]:
         "path": str(loaded.path),
         "code": str(loaded.code_path),
         "hyperparams": lesson.defaults(),
+        "pack": loaded.pack,
         "ok": True,
     }
 
@@ -86,7 +87,7 @@ def lesson_table(lessons: Sequence[LoadedLesson], lang: str, width: int = LIST_W
         (
             str(x.lesson.order),
             x.id,
-            one_line(x.lesson.title.get(lang)),
+            (f"[{x.pack}] " if x.pack else "") + one_line(x.lesson.title.get(lang)),
             one_line(x.lesson.summary.get(lang)),
         )
         for x in lessons
@@ -122,6 +123,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         f"{n_ok} {plural(n_ok, 'lesson')} ok, {n_bad} {plural(n_bad, 'file')} with problems"
         + warned
     )
+    if getattr(args, "strict", False) and catalog.warnings:
+        return 1
     return 1 if catalog.problems else 0
 
 
@@ -206,11 +209,41 @@ def _run(
             lang=args.lang,
             code_path=_learner_code(loaded) if getattr(args, "mine", False) else None,
         )
-    sink.finish(result)
+    strict = getattr(args, "strict", False)
+    unresolved = unresolved_questions(loaded, result)
+    if isinstance(sink, JsonOutput):
+        sink.finish(result, quiz=[{"id": q, "resolved": q not in unresolved} for q in _ids(loaded)])
+    else:
+        sink.finish(result)
+        for qid in sorted(unresolved) if strict else ():
+            print(f"{PROG}: quiz question {qid!r} has no answer from this run", file=sys.stderr)
     _store_run(result)
     if ended_by:
         return 128 + ended_by[0]  # the shell's "ended by signal N"
+    if strict and (unresolved or any(c.error for c in result.checks)):
+        return 1
     return 0 if result.ok else 1
+
+
+def _ids(loaded: LoadedLesson) -> list[str]:
+    return [q.id for q in loaded.lesson.quiz]
+
+
+def unresolved_questions(loaded: LoadedLesson, result: RunResult) -> set[str]:
+    """Ids of grounded questions whose expected answer the run's values cannot give."""
+    from tutor import quiz
+
+    if result.status != "completed":
+        return {q.id for q in loaded.lesson.quiz if q.grounded}
+    values = quiz.run_values(result)
+    missing = set()
+    for question in loaded.lesson.quiz:
+        try:
+            if quiz.expected_value(question, values) is None:
+                missing.add(question.id)
+        except Exception:  # an unknown name, a bad index, ...: the question cannot be graded
+            missing.add(question.id)
+    return missing
 
 
 def _learner_code(loaded: LoadedLesson) -> Path:

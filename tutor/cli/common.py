@@ -38,10 +38,10 @@ def isatty(stream: TextIO) -> bool:
 
 
 def lesson_dirs(args: argparse.Namespace) -> list[Path]:
-    """The built-in lessons, then each ``--lessons DIR``."""
-    from tutor.paths import builtin_lessons_dir
+    """The built-in lessons, the installed lesson packs', then each ``--lessons DIR``."""
+    from tutor.lesson.catalog import lesson_dirs as all_dirs
 
-    return [builtin_lessons_dir(), *args.lessons]
+    return all_dirs(args.lessons)
 
 
 def catalog_for(args: argparse.Namespace) -> Catalog:
@@ -67,6 +67,10 @@ def find_lesson(catalog: Catalog, key: str) -> LoadedLesson | None:
 
 def unknown_lesson(catalog: Catalog, key: str) -> int:
     """Explain that no lesson is called ``key`` (with the closest ids); returns exit code 2."""
+    same = [x.id for x in catalog.lessons if key.isdigit() and x.lesson.order == int(key)]
+    if len(same) > 1:
+        ids = ", ".join(repr(i) for i in same)
+        return fail(f"ambiguous: lessons {ids} all have order {key}; name one by its id")
     close = catalog.suggest(key)
     if close:
         hint = "; did you mean " + " or ".join(repr(c) for c in close) + "?"

@@ -39,6 +39,20 @@ def jsonable(value: Any) -> Any:
     return str(value)
 
 
+def describe_record(value: Any) -> dict[str, Any]:
+    """A recorded value's type and shape, for authors: ``{"type": "list", "shape": [2]}``."""
+    out: dict[str, Any] = {"type": type(value).__name__}
+    if isinstance(value, (list, tuple)):
+        shape, item = [], value
+        while isinstance(item, (list, tuple)):
+            shape.append(len(item))
+            if not item:
+                break
+            item = item[0]
+        out["shape"] = shape
+    return out
+
+
 class JsonOutput:
     """One JSON object per line, flushed, for every event a script may want."""
 
@@ -74,10 +88,14 @@ class JsonOutput:
             self.logs_seen += 1
             self._write(event="log", text=event.text)
 
-    def finish(self, result: RunResult) -> None:
+    def finish(self, result: RunResult, quiz: list[dict[str, Any]] | None = None) -> None:
         for text in result.logs[self.logs_seen :]:  # notes the runner adds after the run
             self._write(event="log", text=text)
-        self._write(**end_fields(result, self.loaded, self.lang))
+        self._write(
+            **end_fields(result, self.loaded, self.lang),
+            records={name: describe_record(v) for name, v in result.records.items()},
+            quiz=quiz or [],
+        )
 
     def _write(self, **fields: Any) -> None:
         self.out.write(json.dumps(jsonable(fields), ensure_ascii=False, allow_nan=False) + "\n")

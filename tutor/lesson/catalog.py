@@ -7,12 +7,12 @@ screen, and loads lessons with :mod:`tutor.lesson.loader` (which re-exports them
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tutor.paths import builtin_lessons_dir
+from tutor import paths
 
 if TYPE_CHECKING:
     from tutor.lesson.schema import Lesson
@@ -47,6 +47,9 @@ class LoadedLesson:
     code_path: Path  # the Python file the runner executes and the app shows
     recorded: frozenset[str] = frozenset()  # names the code passes to ctx.record
     warnings: tuple[Problem, ...] = ()  # non-fatal problems (Problem.severity "warning")
+    # Lines of top-level keys ("id", "order") for problems found across lessons.
+    key_lines: Mapping[str, int] = field(default_factory=dict, hash=False, compare=False)
+    pack: str | None = None  # the lesson pack (entry point name) it came from; None: not a pack
 
     @property
     def id(self) -> str:
@@ -74,11 +77,30 @@ class Catalog:
 
 
 def lesson_files(directory: Path) -> list[Path]:
-    return sorted(p for p in directory.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+    """Every ``*.yaml``/``*.yml`` under ``directory``, except in a top-level ``translations/``
+    folder (a lesson pack's translations, tutor.lesson.packs)."""
+    return sorted(
+        p
+        for p in directory.rglob("*")
+        if p.suffix in (".yaml", ".yml")
+        and p.is_file()
+        and p.relative_to(directory).parts[0] != "translations"
+    )
+
+
+def lesson_dirs(extra_dirs: Iterable[Path] = (), *, builtin: bool = True) -> list[Path]:
+    """Where lessons come from, in order: the built-in directory and every installed lesson
+    pack's (when ``builtin``), then each of ``extra_dirs``."""
+    from tutor.lesson.packs import installed_packs
+
+    dirs = [paths.builtin_lessons_dir()] if builtin else []  # looked up late: tests patch it
+    if builtin:
+        dirs += [p.directory for p in installed_packs() if p.directory is not None]
+    return dirs + [Path(d) for d in extra_dirs]
 
 
 def catalog_files(extra_dirs: Iterable[Path] = (), *, builtin: bool = True) -> list[Path]:
-    """The lesson files ``load_catalog`` reads, in its order: the built-in directory first,
-    then each of ``extra_dirs`` (a directory, or a single lesson file)."""
-    dirs = ([builtin_lessons_dir()] if builtin else []) + [Path(d) for d in extra_dirs]
+    """The lesson files ``load_catalog`` reads, in its order: the built-in directory and the
+    lesson packs first, then each of ``extra_dirs`` (a directory, or a single lesson file)."""
+    dirs = lesson_dirs(extra_dirs, builtin=builtin)
     return [f for d in dirs for f in (lesson_files(d) if d.is_dir() else [d])]

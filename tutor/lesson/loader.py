@@ -11,13 +11,16 @@ and language tags (``!!python/object`` never constructs anything).
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from tutor import paths
 from tutor.lesson import expr
 
 # The types live in tutor.lesson.catalog (light: the app imports them before its first screen);
@@ -28,9 +31,18 @@ from tutor.lesson.catalog import LoadedLesson as LoadedLesson
 from tutor.lesson.catalog import Problem as Problem
 from tutor.lesson.catalog import catalog_files
 from tutor.lesson.catalog import lesson_files as lesson_files
-from tutor.lesson.codefile import CodeFileError, resolve_inside
-from tutor.lesson.schema import Check, Exercise, Hyperparam, Lesson, Question, Series, Text
-from tutor.lesson.source import exercise_problems, scan_code
+from tutor.lesson.names import RUN_FIELDS, code_problems
+from tutor.lesson.schema import (
+    Check,
+    Exercise,
+    Hyperparam,
+    Lesson,
+    Question,
+    Series,
+    Text,
+    Translation,
+)
+from tutor.lesson.source import exercise_problems
 from tutor.text import first_control, inert
 
 MAX_FILE_BYTES = 256 * 1024
@@ -41,7 +53,7 @@ SAFE_TAGS = {
 }
 # libyaml's parser is ~10x faster (dl-tutor list must be quick); same nodes and marks.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-BUILTIN_NAMES = {"dataset", "device", "status", "seconds"}
+BUILTIN_NAMES = RUN_FIELDS  # the run's own fields a check or an answer may use
 
 
 # -- YAML with line numbers ------------------------------------------------------
@@ -223,7 +235,7 @@ def _fields_for(loc: Sequence[Any]) -> list[str]:
 
 
 def _problems_from(
-    file: Path, error: ValidationError, lines: dict[tuple[Any, ...], int]
+    file: Path, error: ValidationError, lines: dict[tuple[Any, ...], int], data: Any = None
 ) -> list[Problem]:
     problems = []
     seen = set()
@@ -235,6 +247,9 @@ def _problems_from(
                 line = lines[loc[:n]]
                 break
         message = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "value_error":  # a whole-item rule: point at the key it is about
+            loc = _key_named(loc, message, data, lines)
+            line = lines.get(loc, line)
         if err["type"] == "extra_forbidden":
             close = difflib.get_close_matches(str(loc[-1]), _fields_for(loc), n=1)
             message = "unknown field" + (f"; did you mean {close[0]!r}?" if close else "")
@@ -247,6 +262,30 @@ def _problems_from(
     return problems
 
 
+def _key_named(
+    loc: tuple[Any, ...], message: str, data: Any, lines: dict[tuple[Any, ...], int]
+) -> tuple[Any, ...]:
+    """``loc`` made more precise from a rule's message: "default 200: ..." on a hyperparameter
+    points at its ``default:`` line, "smoke: 'lr' is not ..." at ``smoke.lr``."""
+    item = data
+    for part in loc:
+        try:
+            item = item[part]
+        except (KeyError, IndexError, TypeError):
+            return loc
+    for _ in range(2):  # a key, then a key inside it ("smoke: lr: ...")
+        if not isinstance(item, dict):
+            break
+        first = re.match(r"'?(\w+)'?[\s:]", message)
+        candidates = ([first.group(1)] if first else []) + re.findall(r"'(\w+)'", message)
+        key = next((k for k in candidates if k in item and loc + (k,) in lines), None)
+        if key is None:
+            break
+        loc, item = loc + (key,), item[key]
+        message = message.split(key, 1)[1].lstrip("': ")
+    return loc
+
+
 def _is_type_name(part: Any) -> bool:
     # pydantic adds union branch names ("str", "list[int]", "function-after[...]") to locations
     return isinstance(part, str) and (
@@ -257,48 +296,26 @@ def _is_type_name(part: Any) -> bool:
 
 
 def load_lesson(file: Path) -> LoadedLesson:
-    """Load and validate one lesson file; raises :class:`LessonError` with every problem."""
+    """Load and validate one lesson file; raises :class:`LessonError` with every problem.
+
+    The fields, the code file and the names (tutor.lesson.names) are all checked in one pass,
+    so a file with several problems reports them together, in the order of their lines.
+    """
     file = Path(file)
     data, lines = read_yaml(file)
+    problems: list[Problem] = []
+    lesson: Lesson | None = None
     try:
         lesson = Lesson.model_validate(data)
     except ValidationError as e:
-        raise LessonError(_problems_from(file, e, lines)) from None
+        problems += _problems_from(file, e, lines, data)
     except expr.ExprError as e:  # raised outside pydantic's wrapping in rare paths
-        raise LessonError([Problem(file, 1, "(expression)", str(e))]) from None
-
-    try:  # never outside the lesson's directory (/etc/passwd, /dev/stdin)
-        code_path = resolve_inside(file.parent, lesson.code)
-    except CodeFileError as e:
-        raise LessonError([Problem(file, lines.get(("code",), 1), "code", str(e))]) from None
-    recorded, reported, code_problems = scan_code(code_path, lesson.entry)
-    problems = [Problem(file, lines.get(("code",), 1), "code", m) for m in code_problems]
-    if not code_problems:
-        known = (
-            BUILTIN_NAMES
-            | {h.name for h in lesson.hyperparams}
-            | {s.name for s in lesson.series}
-            | recorded
-            | reported
-        )
-        sections: tuple[tuple[str, Sequence[Check | Question]], ...] = (
-            ("checks", lesson.checks),
-            ("quiz", lesson.quiz),
-        )
-        for section, items in sections:
-            for i, item in enumerate(items):
-                key = "expr" if section == "checks" else "answer"
-                for name in sorted(item.names() - known):
-                    close = difflib.get_close_matches(name, sorted(known), n=1)
-                    hint = f"; did you mean {close[0]!r}?" if close else ""
-                    problems.append(
-                        Problem(
-                            file,
-                            lines.get((section, i, key), lines.get((section, i), 1)),
-                            f"{section}[{i}].{key}",
-                            f"refers to {name!r}, which the code never records or reports{hint}",
-                        )
-                    )
+        problems.append(Problem(file, 1, "(expression)", str(e)))
+    code_found, scan = code_problems(file, data, lines)
+    warnings = [p for p in code_found if p.severity == "warning"]
+    problems += [p for p in code_found if p.severity != "warning"]
+    if lesson is not None and scan is not None:
+        code_path = (file.parent / lesson.code).resolve()  # code_problems checked it is inside
         if lesson.exercises:  # each target must exist in the code and fit its cases
             for i, key, message in exercise_problems(code_path, lesson.exercises):
                 line = lines.get(("exercises", i, key), lines.get(("exercises", i), 1))
@@ -306,18 +323,30 @@ def load_lesson(file: Path) -> LoadedLesson:
         if lesson.experiments:  # NAME_i: run i's value of a name the code produces
             from tutor.lesson.experiments import experiment_problems
 
+            known = (
+                RUN_FIELDS
+                | {h.name for h in lesson.hyperparams}
+                | {s.name for s in lesson.series}
+                | set(scan.recorded)
+                | scan.reported
+            )
             for i, key, message in experiment_problems(lesson, known):
                 line = lines.get(("experiments", i, key), lines.get(("experiments", i), 1))
                 problems.append(Problem(file, line, f"experiments[{i}].{key}", message))
-    if problems:
-        raise LessonError(problems)
+    if problems or lesson is None:
+        raise LessonError(sorted(problems, key=lambda p: p.line))
     from tutor.lesson.quiz_lint import quiz_warnings
 
-    warnings = tuple(
+    warnings += [
         Problem(file, _line_at(lines, path), name, message, "warning")
         for path, name, message in quiz_warnings(lesson)
+    ]
+    code_path = (file.parent / lesson.code).resolve()
+    recorded = frozenset(scan.recorded) if scan else frozenset()
+    key_lines = {k: lines[(k,)] for k in ("id", "order") if (k,) in lines}
+    return LoadedLesson(
+        lesson, file.resolve(), code_path, recorded, tuple(warnings), key_lines=key_lines
     )
-    return LoadedLesson(lesson, file.resolve(), code_path, recorded, warnings)
 
 
 def _line_at(lines: dict[tuple[Any, ...], int], path: tuple[Any, ...]) -> int:
@@ -334,6 +363,10 @@ def load_catalog(extra_dirs: Iterable[Path] = (), *, builtin: bool = True) -> Ca
 
 
 def load_files(files: Iterable[Path]) -> Catalog:
+    """Load every file; across them, a duplicate id is an error (the second file is left out)
+    and a duplicate ``order`` a warning (``dl-tutor run N`` then asks for an id)."""
+    from tutor.lesson.packs import installed_packs, pack_of
+
     catalog = Catalog()
     by_id: dict[str, LoadedLesson] = {}
     for file in files:
@@ -358,15 +391,52 @@ def load_files(files: Iterable[Path]) -> Catalog:
                 continue  # the same file reached through two directories
             catalog.problems.append(
                 Problem(
-                    loaded.path, 1, "id", f"duplicate id {loaded.id!r}, also used by {first.path}"
+                    loaded.path,
+                    loaded.key_lines.get("id", 1),
+                    "id",
+                    f"duplicate id {loaded.id!r}, also used by {first.path}",
                 )
             )
             continue
+        pack = pack_of(loaded.path)
+        if pack:
+            loaded = replace(loaded, pack=pack)
         by_id[loaded.id] = loaded
         catalog.lessons.append(loaded)
         catalog.warnings.extend(loaded.warnings)
     catalog.lessons.sort(key=lambda x: (x.lesson.order, x.id))
+    for before, after in zip(catalog.lessons, catalog.lessons[1:]):
+        if before.lesson.order == after.lesson.order:
+            catalog.warnings.append(
+                Problem(
+                    after.path,
+                    after.key_lines.get("order", 1),
+                    "order",
+                    f"duplicate order {after.lesson.order}, also used by {before.id!r} "
+                    f"({before.path}); built-in lessons use 1..99: use 100 or more",
+                    "warning",
+                )
+            )
+    # Packs load with the built-in lessons (catalog_files): say why one is missing then.
+    builtin = paths.builtin_lessons_dir().resolve()
+    with_builtin = any(x.path.is_relative_to(builtin) for x in catalog.lessons)
+    for pack in installed_packs() if with_builtin else ():
+        if pack.error:
+            catalog.problems.append(Problem(Path(pack.name), 1, "(pack)", pack.error))
+    if any(p.translation_files() for p in installed_packs()):
+        from tutor.lesson.translations import apply_translations
+
+        apply_translations(catalog, load_translation)
     return catalog
+
+
+def load_translation(file: Path) -> tuple[Translation, dict[tuple[Any, ...], int]]:
+    """One ``translations/<lang>/<lesson-id>.yaml`` of a lesson pack; raises LessonError."""
+    data, lines = read_yaml(file)
+    try:
+        return Translation.model_validate(data), lines
+    except ValidationError as e:
+        raise LessonError(_problems_from(file, e, lines, data)) from None
 
 
 # -- loading what a command line names (never a traceback) -------------------------------

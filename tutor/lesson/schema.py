@@ -8,6 +8,7 @@ expressions are parsed here so a broken one is reported at load time.
 from __future__ import annotations
 
 import itertools
+import keyword
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -16,6 +17,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     field_validator,
     model_validator,
 )
@@ -32,13 +34,23 @@ class Strict(BaseModel):
 
 
 class Text(Strict):
-    """A piece of text in English with an optional Simplified Chinese version."""
+    """A piece of text in English with an optional Simplified Chinese version.
+
+    Other languages come from lesson packs' translations (tutor.lesson.translations), which
+    fill ``_more`` after loading; a lesson file itself holds only ``en`` and ``zh``.
+    """
 
     en: str
     zh: str | None = None
+    _more: dict[str, str] = PrivateAttr(default_factory=dict)
 
     def get(self, lang: str = "en") -> str:
-        return self.zh if lang == "zh" and self.zh else self.en
+        if lang == "zh":
+            return self.zh or self.en
+        return self._more.get(lang) or self.en
+
+    def add_translation(self, lang: str, text: str) -> None:
+        self._more[lang] = text
 
 
 def _text(value: Any) -> Any:
@@ -50,8 +62,18 @@ def _text(value: Any) -> Any:
 LText = Annotated[Text, BeforeValidator(_text)]
 
 
+def _not_keyword(name: str) -> str:
+    if keyword.iskeyword(name):
+        raise ValueError(f"{name!r} is a Python keyword, so no check or answer could use it")
+    return name
+
+
+# A name checks and quiz answers use in expressions (tutor.lesson.names has the whole rule).
+ExprName = Annotated[str, Field(pattern=NAME_PATTERN), AfterValidator(_not_keyword)]
+
+
 class Hyperparam(Strict):
-    name: Annotated[str, Field(pattern=NAME_PATTERN)]
+    name: ExprName
     type: Literal["int", "float", "str", "bool", "choice"]
     default: int | float | str | bool
     min: float | None = None
@@ -378,3 +400,13 @@ class Lesson(Strict):
 
     def defaults(self) -> dict[str, Any]:
         return {h.name: h.default for h in self.hyperparams}
+
+
+class Translation(Strict):
+    """``translations/<lang>/<lesson-id>.yaml`` in a lesson pack: one lesson's text in
+    another language. Every field is optional; what is missing stays English."""
+
+    title: str | None = None
+    summary: str | None = None
+    text: str | None = None
+    quiz: dict[str, str] = {}  # question id -> prompt

@@ -8,9 +8,11 @@ Only ``ast`` and text: nothing here executes lesson code (that is :mod:`tutor.tr
 from __future__ import annotations
 
 import ast
+import difflib
 import math
 import textwrap
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,36 +23,72 @@ if TYPE_CHECKING:
     from tutor.lesson.schema import Exercise
 
 
-def scan_code(code_path: Path, entry: str) -> tuple[frozenset[str], frozenset[str], list[str]]:
-    """Statically read lesson code: names it records, metric names it reports, problems."""
+@dataclass
+class CodeScan:
+    """What a static read of lesson code finds (nothing is executed)."""
+
+    recorded: dict[str, int] = field(default_factory=dict)  # ctx.record names -> first line
+    reported: set[str] = field(default_factory=set)  # literal keywords of report_step/epoch
+    # True when some report call passes ``**extra``: its names are unknown, so "a declared
+    # series is never reported" cannot be claimed.
+    reports_unknown: bool = False
+    functions: list[str] = field(default_factory=list)  # top-level function names
+    problem: str | None = None  # the file cannot be read or parsed
+
+
+def read_code(code_path: Path) -> CodeScan:
+    """Statically read lesson code: recorded names (with lines), reported metrics, functions.
+
+    The names a check or a quiz answer may use at run time come from exactly these calls:
+    ``ctx.record("name", ...)`` with a literal name, ``ctx.record_model(...)`` (``model``, or
+    its literal ``name``), and every literal keyword of ``ctx.report_step``/``report_epoch``.
+    """
+    scan = CodeScan()
     try:  # a regular file of at most 1 MiB; any parser failure is a message with a line
         tree = parse_source(read_source(code_path), code_path)
     except CodeFileError as e:
-        return frozenset(), frozenset(), [str(e)]
-    recorded: set[str] = set()
-    reported: set[str] = set()
+        scan.problem = str(e)
+        return scan
     for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-            method = node.func.attr
-            if method == "record" and node.args and isinstance(node.args[0], ast.Constant):
-                recorded.add(str(node.args[0].value))
-            elif method == "record_model":
-                named = [k.value for k in node.keywords if k.arg == "name"]
-                if len(node.args) > 2 and isinstance(node.args[2], ast.Constant):
-                    named.append(node.args[2])
-                recorded.add(
-                    str(named[0].value) if named and isinstance(named[0], ast.Constant) else "model"
-                )
-            elif method in ("report_step", "report_epoch"):
-                reported.update(k.arg for k in node.keywords if k.arg and k.arg != "epoch")
-    has_entry = any(
-        isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == entry
-        for n in tree.body
-    )
-    problems = [] if has_entry else [f"{code_path.name} has no top-level function {entry!r}"]
-    return frozenset(recorded), frozenset(reported), problems
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        method = node.func.attr
+        if method == "record" and node.args and isinstance(node.args[0], ast.Constant):
+            scan.recorded.setdefault(str(node.args[0].value), node.lineno)
+        elif method == "record_model":
+            named: list[ast.expr] = [k.value for k in node.keywords if k.arg == "name"]
+            if len(node.args) > 2:
+                named.append(node.args[2])
+            name = "model"
+            if named and isinstance(named[0], ast.Constant):
+                name = str(named[0].value)
+            scan.recorded.setdefault(name, node.lineno)
+        elif method in ("report_step", "report_epoch"):
+            for k in node.keywords:
+                if k.arg is None:
+                    scan.reports_unknown = True
+                elif not (method == "report_epoch" and k.arg == "epoch"):
+                    scan.reported.add(k.arg)
+    scan.functions = [
+        n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+    ]
+    return scan
 
 
+def scan_code(code_path: Path, entry: str) -> tuple[frozenset[str], frozenset[str], list[str]]:
+    """Statically read lesson code: names it records, metric names it reports, problems."""
+    scan = read_code(code_path)
+    if scan.problem:
+        return frozenset(), frozenset(), [scan.problem]
+    problems = [] if entry in scan.functions else [entry_problem(code_path, entry, scan)]
+    return frozenset(scan.recorded), frozenset(scan.reported), problems
+
+
+def entry_problem(code_path: Path, entry: str, scan: CodeScan) -> str:
+    """``code.py has no top-level function 'trian'; did you mean 'train'?``"""
+    close = difflib.get_close_matches(entry, scan.functions, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"{code_path.name} has no top-level function {entry!r}{hint}"
 
 
 def find_target(tree: ast.Module, target: str) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
@@ -232,8 +270,6 @@ def find_exercise(loaded: LoadedLesson, name: str) -> Exercise:
     for exercise in loaded.lesson.exercises:
         if name in (exercise.name, exercise.target):
             return exercise
-    import difflib
-
     names = [e.name for e in loaded.lesson.exercises]
     close = difflib.get_close_matches(name, names, n=1)
     hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(names) or 'none'}"
