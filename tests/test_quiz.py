@@ -131,3 +131,9 @@ def test_checks() -> None:
     assert not results["missing"].passed and "did not record" in results["missing"].error
     values["test_acc"] = 0.5
     assert not {r.name: r for r in evaluate_checks(checks, values)}["acc"].passed
+
+
+def test_an_expected_value_too_large_for_a_float_is_an_invalid_question_not_a_crash() -> None:
+    huge = Question(id="h", kind="number", prompt="How big?", answer="9**999")
+    verdict = grade(huge, "1", {"x": 1})
+    assert verdict.status == "invalid" and "too large" in verdict.message

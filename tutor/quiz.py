@@ -151,7 +151,10 @@ def _scalar(value: Any) -> float:
         if len(value) != 1:
             raise expr.ExprError(f"expected one number, the run gave {len(value)}")
         return _scalar(value[0])
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:  # an int past 1e308 (9**999): an error of the question, not a crash
+        raise expr.ExprError("the expected value is too large for a number") from None
 
 
 def grade(
@@ -188,7 +191,7 @@ def grade(
             shown_at = parse_choice(answer, n)
             given_i = list(order)[shown_at] if order else shown_at
             correct = given_i == _choice_index(question, expected, lang)
-    except AnswerError as e:
+    except (AnswerError, expr.ExprError) as e:  # the learner's text, or a broken question
         return Verdict("invalid", str(e))
     shown = format_expected(question, expected, lang, order)
     if correct:
