@@ -7,6 +7,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from helpers import MINIMAL_CODE, MINIMAL_YAML, write_lesson
 
 from tutor import quiz
 from tutor.cli import main
@@ -238,3 +239,14 @@ def test_duplicate_ids_and_orders_across_directories(
     err = capsys.readouterr().err
     assert "ambiguous: lessons 'names', 'other' all have order 100" in err
     assert "unknown lesson" not in err
+
+
+
+def test_a_series_named_like_a_hyperparameter_is_refused(tmp_path: Path) -> None:
+    # The run's values are one namespace: the curve's last value would replace the setting.
+    yaml = MINIMAL_YAML.format(id="clash").replace(
+        "{name: train_loss, kind: loss}", "{name: epochs, kind: loss}"
+    )
+    code = MINIMAL_CODE.replace("train_loss=1.0 / epoch", "epochs=1.0 / epoch")
+    with pytest.raises(LessonError, match="'epochs' is also a hyperparameter"):
+        load_lesson(write_lesson(tmp_path, "clash", yaml=yaml, code=code))

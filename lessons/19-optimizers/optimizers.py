@@ -13,7 +13,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-NAMES = ["sgd", "momentum", "adagrad", "rmsprop", "adam"]  # the quiz lists them in this order
+NAMES = ["sgd", "sgd_momentum", "adagrad", "rmsprop", "adam"]  # the quiz lists them in this order
 
 
 def make_data(n: int, noise: float) -> tuple[torch.Tensor, torch.Tensor]:
@@ -26,7 +26,7 @@ def make_data(n: int, noise: float) -> tuple[torch.Tensor, torch.Tensor]:
 def make_optimizer(name: str, params, lr: float, momentum: float) -> torch.optim.Optimizer:
     if name == "sgd":
         return torch.optim.SGD(params, lr=lr)
-    if name == "momentum":
+    if name == "sgd_momentum":
         return torch.optim.SGD(params, lr=lr, momentum=momentum)
     if name == "adagrad":
         return torch.optim.Adagrad(params, lr=lr)
@@ -74,12 +74,12 @@ def train(ctx):
     with torch.no_grad():
         final = {name: criterion(nets[name](x), y).item() for name in NAMES}
     for name in NAMES:
-        ctx.log(f"{name:9s} final loss {final[name]:.5f}")
+        ctx.log(f"{name:12s} final loss {final[name]:.5f}")
     ctx.record("final_losses", [final[name] for name in NAMES])
     # A curve counts when its optimizer trained to a finite loss (a NaN would have ended the run).
     ctx.record("n_curves", sum(1 for name in NAMES if math.isfinite(final[name])))
     ctx.record("final_sgd", final["sgd"])
-    ctx.record("final_momentum", final["momentum"])
+    ctx.record("final_momentum", final["sgd_momentum"])
     ctx.record("final_adagrad", final["adagrad"])
     ctx.record("final_rmsprop", final["rmsprop"])
     ctx.record("final_adam", final["adam"])

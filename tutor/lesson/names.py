@@ -97,6 +97,12 @@ def code_problems(
 
     params = {str(h["name"]) for _, h in _items(data, "hyperparams") if "name" in h}
     series = {i: str(s["name"]) for i, s in _items(data, "series") if "name" in s}
+    # A run's values are one namespace (quiz.run_values): a metric named like a hyperparameter
+    # would silently replace it in every check and answer with the curve's last value.
+    for i, name in series.items():
+        if name in params:
+            message = f"{name!r} is also a hyperparameter: name the series differently"
+            problems.append(Problem(file, line("series", i, "name"), f"series[{i}].name", message))
     known = RUN_FIELDS | params | set(series.values()) | set(scan.recorded) | scan.reported
     problems += _unknown_names(file, data, line, known)
     if not scan.reports_unknown:
