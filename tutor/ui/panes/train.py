@@ -14,26 +14,29 @@ import threading
 import time
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.message import Message
-from textual.widgets import TabPane
+from textual.widgets import Input, TabPane
 from textual.worker import Worker, WorkerState
 
 from tutor import events
 from tutor import exercises as exercise_code
+from tutor.doctor import diagnose
 from tutor.events import RunResult
 from tutor.lesson.catalog import LoadedLesson
 from tutor.progress import StoredRun
-from tutor.training.process import Trainer
+from tutor.training.process import UNAVAILABLE, Trainer
 from tutor.training.runner import RunRefused, resolve_params
 from tutor.ui import messages
 from tutor.ui.messages import Say, StoreSnapshotReady
 from tutor.ui.run_link import ActiveRun, GradedRun, RunBridge, RunUpdate
 from tutor.ui.store_link import StoreLink, StoreSnapshot, record_run
 from tutor.ui.widgets.chart import OVERLAY_PALETTE
+from tutor.ui.widgets.diagnosis import RERUN_KEY, DiagnosisView
 from tutor.ui.widgets.lesson_list import lesson_label
 from tutor.ui.widgets.runs_table import RunsTable, run_label
 from tutor.ui.widgets.training import TrainingView
@@ -71,6 +74,10 @@ class TrainPane(TabPane):
     """``#pane-train``: holds ``#training``. The App hands it the trainer, the store link
     and the device (attributes), and the lesson to show (:meth:`show`)."""
 
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(RERUN_KEY, "rerun_suggested", "Rerun suggested"),  # #diagnosis's change
+    ]
+
     class RunEnded(Message):
         """A run ended (``result.status`` says how; None: an internal error stopped it)."""
 
@@ -98,6 +105,7 @@ class TrainPane(TabPane):
         self.link: StoreLink | None = None  # handed down at start-up
         self.store_note: str | None = None  # why runs are not saved, if they are not
         self.device = "auto"
+        self.device_problem: str | None = None  # the training process cannot use `device`
         self.active_run: ActiveRun | None = None  # the run in progress, whichever lesson shown
         self.last_result: RunResult | None = None  # the latest finished run of any lesson
         self.last_run_id: int | None = None  # the store id of the latest run stored
@@ -161,6 +169,7 @@ class TrainPane(TabPane):
             self._replay(run)
         elif finished is not None:
             view.show_result(*finished)
+            self._show_diagnosis(finished[0])
         self._show_runs(loaded.id)
         self._show_code_source(loaded)
 
@@ -194,6 +203,8 @@ class TrainPane(TabPane):
         """
         if loaded is None:
             raise ValueError("open a lesson first (l focuses the list)")
+        if self.device_problem:  # as `dl-tutor run` does: refused, not a failed run stored
+            raise ValueError(self.device_problem)
         if self.active_run is not None:
             raise RunRefused(
                 f"{self.active_run.loaded.lesson.title.get(lang)} is still running: "
@@ -253,9 +264,13 @@ class TrainPane(TabPane):
     # Not exclusive: one run at a time is enforced by active_run, and `exclusive` would
     # cancel the previous worker while it may still be storing its run.
     @work(thread=True, group="training", exit_on_error=False)
-    def _train(self, run: ActiveRun, lang: str) -> tuple[RunResult, StoreSnapshot | None]:
+    def _train(self, run: ActiveRun, lang: str) -> tuple[RunResult, StoreSnapshot | None] | str:
+        """The run's result and what storing it read; or why it was refused (a str)."""
         assert self.trainer is not None, "no trainer before the first paint"
         try:
+            problem = self._device_problem_now()
+            if problem:  # started before the spare had checked the device
+                return problem
             # In a child process with torch's own thread count: it trains as fast as a
             # plain script, and this thread only relays its events (bench/perf.md).
             result = self.trainer.run(
@@ -331,6 +346,7 @@ class TrainPane(TabPane):
         if self._showing(run):
             self.view.log_lines(update.logs)
             self.view.show_result(result, run.progress)
+            self._show_diagnosis(result)
         if result.status == "completed":
             self._graded[result.lesson_id] = GradedRun(result, time.time())
             self.post_message(self.GradedRunChanged(result.lesson_id))
@@ -346,7 +362,9 @@ class TrainPane(TabPane):
         if state not in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
             return
         snapshot = None
-        if state == WorkerState.SUCCESS and worker.result is not None:
+        if state == WorkerState.SUCCESS and isinstance(worker.result, str):
+            self._refused(worker.result)
+        elif state == WorkerState.SUCCESS and worker.result is not None:
             result, snapshot = worker.result
             self._stored(result, snapshot)
         elif state == WorkerState.ERROR and self.is_attached:
@@ -369,6 +387,51 @@ class TrainPane(TabPane):
         if graded is not None and graded.result is result:
             graded.run_id = snapshot.written
             self.post_message(self.GradedRunChanged(result.lesson_id))
+
+    # -- the device and the doctor -----------------------------------------------------
+
+    def device_seen(self, label: str) -> None:
+        """The training process described the device (``unavailable: …``: it cannot use it)."""
+        unusable = label.startswith(UNAVAILABLE)
+        self.device_problem = label.removeprefix(UNAVAILABLE) if unusable else None
+
+    def _device_problem_now(self) -> str | None:
+        """Worker thread: why ``device`` cannot be used, once a spare has checked it."""
+        if self.device in ("auto", "cpu") or self.trainer is None:
+            return None
+        ready = self.trainer.wait_ready()
+        self.device_seen(ready.device if ready else "")
+        return self.device_problem
+
+    def _refused(self, why: str) -> None:
+        """The training worker refused the run before it started: nothing was stored."""
+        run, self.active_run = self.active_run, None
+        if run is not None and self._showing(run) and self.is_attached:
+            self.view.set_running(False)
+            self.view.reset_run_display("not run")
+        self._say(f"Not run: {why}", "error")
+        self.post_message(self.RunEnded(None))
+
+    def _show_diagnosis(self, result: RunResult) -> None:
+        """The doctor's verdict on ``result`` in ``#diagnosis``; its change is the rerun key."""
+        lesson = self._lesson.lesson if self._lesson else None
+        self.query_one(DiagnosisView).show(diagnose(result, lesson), self._lang)
+        self.app.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "rerun_suggested":  # offered only while the doctor suggests a change
+            return bool(self.is_mounted and self.query_one(DiagnosisView).suggestion)
+        return True
+
+    def action_rerun_suggested(self) -> None:
+        """t: set the form to the doctor's suggestion and run, so what runs is what shows."""
+        suggestion = self.query_one(DiagnosisView).suggestion
+        if not suggestion:
+            return
+        if self.active_run is None:  # else Run says why not, and the form is left alone
+            for name, value in suggestion.items():
+                self.view.query_one(f"#param-{name}", Input).value = str(value)
+        self.post_message(TrainingView.RunRequested())
 
     # -- the learner's code (m) -------------------------------------------------------
 
@@ -439,6 +502,9 @@ class TrainPane(TabPane):
             known = {r.id for r in runs}
             self.overlays = {k: v for k, v in self.overlays.items() if k in known}
             self.view.show_runs(runs, self.overlays)
+            if self._run_of(lesson_id) is None and lesson_id not in self._finished:
+                # Nothing of this session to show: the latest stored run, dimmed, until r.
+                self.view.show_previous(runs[0] if runs else None)
         self._draw_overlays()
 
     def _draw_overlays(self) -> None:
