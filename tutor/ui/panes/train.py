@@ -20,23 +20,22 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
-from textual.widgets import Input, TabPane
 from textual.worker import Worker, WorkerState
 
 from tutor import events
 from tutor import exercises as exercise_code
-from tutor.doctor import diagnose
 from tutor.events import RunResult
 from tutor.lesson.catalog import LoadedLesson
 from tutor.progress import StoredRun
-from tutor.training.process import UNAVAILABLE, Trainer
+from tutor.training.process import Trainer
 from tutor.training.runner import RunRefused, resolve_params
 from tutor.ui import messages
-from tutor.ui.messages import Say, StoreSnapshotReady
+from tutor.ui.messages import StoreSnapshotReady
+from tutor.ui.panes.train_doctor import DoctorPane
 from tutor.ui.run_link import ActiveRun, GradedRun, RunBridge, RunUpdate
 from tutor.ui.store_link import StoreLink, StoreSnapshot, record_run
 from tutor.ui.widgets.chart import OVERLAY_PALETTE
-from tutor.ui.widgets.diagnosis import RERUN_KEY, DiagnosisView
+from tutor.ui.widgets.diagnosis import RERUN_KEY
 from tutor.ui.widgets.lesson_list import lesson_label
 from tutor.ui.widgets.runs_table import RunsTable, run_label
 from tutor.ui.widgets.training import TrainingView
@@ -70,7 +69,7 @@ class BadParams(ValueError):
         self.name = name
 
 
-class TrainPane(TabPane):
+class TrainPane(DoctorPane):
     """``#pane-train``: holds ``#training``. The App hands it the trainer, the store link
     and the device (attributes), and the lesson to show (:meth:`show`)."""
 
@@ -105,7 +104,6 @@ class TrainPane(TabPane):
         self.link: StoreLink | None = None  # handed down at start-up
         self.store_note: str | None = None  # why runs are not saved, if they are not
         self.device = "auto"
-        self.device_problem: str | None = None  # the training process cannot use `device`
         self.active_run: ActiveRun | None = None  # the run in progress, whichever lesson shown
         self.last_result: RunResult | None = None  # the latest finished run of any lesson
         self.last_run_id: int | None = None  # the store id of the latest run stored
@@ -121,13 +119,6 @@ class TrainPane(TabPane):
 
     def compose(self) -> ComposeResult:
         yield TrainingView(id="training")
-
-    @property
-    def view(self) -> TrainingView:
-        return self.query_one(TrainingView)
-
-    def _say(self, text: str, level: str = "info") -> None:
-        self.post_message(Say(text, level))
 
     # -- what the App asks ------------------------------------------------------------
 
@@ -189,9 +180,6 @@ class TrainPane(TabPane):
         view.log_lines(run.logs)
         if run.progress:
             view.apply_update(RunUpdate(progress=run.progress))
-
-    def _showing(self, run: ActiveRun) -> bool:
-        return self._lesson is not None and self._lesson.id == run.lesson_id
 
     # -- running ----------------------------------------------------------------------
 
@@ -364,6 +352,7 @@ class TrainPane(TabPane):
         snapshot = None
         if state == WorkerState.SUCCESS and isinstance(worker.result, str):
             self._refused(worker.result)
+            self.post_message(self.RunEnded(None))
         elif state == WorkerState.SUCCESS and worker.result is not None:
             result, snapshot = worker.result
             self._stored(result, snapshot)
@@ -387,51 +376,6 @@ class TrainPane(TabPane):
         if graded is not None and graded.result is result:
             graded.run_id = snapshot.written
             self.post_message(self.GradedRunChanged(result.lesson_id))
-
-    # -- the device and the doctor -----------------------------------------------------
-
-    def device_seen(self, label: str) -> None:
-        """The training process described the device (``unavailable: …``: it cannot use it)."""
-        unusable = label.startswith(UNAVAILABLE)
-        self.device_problem = label.removeprefix(UNAVAILABLE) if unusable else None
-
-    def _device_problem_now(self) -> str | None:
-        """Worker thread: why ``device`` cannot be used, once a spare has checked it."""
-        if self.device in ("auto", "cpu") or self.trainer is None:
-            return None
-        ready = self.trainer.wait_ready()
-        self.device_seen(ready.device if ready else "")
-        return self.device_problem
-
-    def _refused(self, why: str) -> None:
-        """The training worker refused the run before it started: nothing was stored."""
-        run, self.active_run = self.active_run, None
-        if run is not None and self._showing(run) and self.is_attached:
-            self.view.set_running(False)
-            self.view.reset_run_display("not run")
-        self._say(f"Not run: {why}", "error")
-        self.post_message(self.RunEnded(None))
-
-    def _show_diagnosis(self, result: RunResult) -> None:
-        """The doctor's verdict on ``result`` in ``#diagnosis``; its change is the rerun key."""
-        lesson = self._lesson.lesson if self._lesson else None
-        self.query_one(DiagnosisView).show(diagnose(result, lesson), self._lang)
-        self.app.refresh_bindings()
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "rerun_suggested":  # offered only while the doctor suggests a change
-            return bool(self.is_mounted and self.query_one(DiagnosisView).suggestion)
-        return True
-
-    def action_rerun_suggested(self) -> None:
-        """t: set the form to the doctor's suggestion and run, so what runs is what shows."""
-        suggestion = self.query_one(DiagnosisView).suggestion
-        if not suggestion:
-            return
-        if self.active_run is None:  # else Run says why not, and the form is left alone
-            for name, value in suggestion.items():
-                self.view.query_one(f"#param-{name}", Input).value = str(value)
-        self.post_message(TrainingView.RunRequested())
 
     # -- the learner's code (m) -------------------------------------------------------
 
