@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import random
@@ -62,6 +63,11 @@ def test_nan_in_the_curve_or_a_diverged_status_is_diverged(lesson: Any) -> None:
     assert d is not None and d.kind == "diverged" and "nan" in d.text("evidence")
     d = diagnose(run({"loss": [2.0, 1.0]}, status="diverged", lr=0.5), lesson)
     assert d is not None and d.kind == "diverged" and d.suggestion == {"lr": 0.1}
+    # The NaN stopped the run before it reached the curve: the error is the evidence.
+    stopped = run({"loss": [2.0, 1.0]}, "diverged")
+    nan = dataclasses.replace(stopped, error="loss became nan at step 3")
+    d = diagnose(nan, lesson)
+    assert d is not None and d.text("evidence") == "loss became nan at step 3 (it started at 2)"
 
 
 def test_smaller_lr_stays_within_the_declared_range(lesson: Any) -> None:

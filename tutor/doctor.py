@@ -159,8 +159,14 @@ def _diverged(
     name, points = next(iter(losses.items()), ("loss", []))
     per = pers.get(name, "step")
     finite = _finite(points)
-    if finite:
-        bad = next(((x, y) for x, y in points if not math.isfinite(y)), None)
+    bad = next(((x, y) for x, y in points if not math.isfinite(y)), None)
+    if finite and error and not bad:  # the NaN stopped the run before it reached the curve
+        reason = error.splitlines()[0]
+        evidence = {
+            "en": f"{reason} (it started at {_g(finite[0][1])})",
+            "zh": f"{reason}（起初是 {_g(finite[0][1])}）",
+        }
+    elif finite:
         end_x, end_y = bad if bad else points[-1]
         end = "nan/inf" if bad else _g(end_y)
         evidence = {

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from tutor.events import CheckResult, RunResult
 from tutor.lesson import expr
+from tutor.text import inert
 
 if TYPE_CHECKING:  # pydantic's models cost ~0.25 s to import: not before the app's first screen
     from tutor.lesson.schema import Check, Question
@@ -332,4 +333,4 @@ def format_value(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         inner = ", ".join(format_value(v) for v in value[:8])
         return f"[{inner}{', …' if len(value) > 8 else ''}]"
-    return str(value)
+    return inert(str(value), multiline=False)  # a recorded string goes to a terminal

@@ -71,6 +71,9 @@ class Ready:
     device: str  # the device runs will use, described: "cpu", "cuda:0 (NVIDIA …, 0.3/80.0 GiB)"
 
 
+UNAVAILABLE = "unavailable: "  # Ready.device of a device the child cannot use, then why
+
+
 @dataclass(frozen=True)
 class WorkerCrashed:
     """Our own code failed in the child (not the lesson's: run_lesson catches those)."""
@@ -569,7 +572,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             device = devices.describe(devices.resolve(args[1] if len(args) > 1 else "auto"))
         except devices.DeviceUnavailable as e:  # the run will say so too, as a failed run
-            device = f"unavailable: {e}"
+            device = f"{UNAVAILABLE}{e}"
         # Plain strings: unpickling a TorchVersion in the app would import torch there.
         sink(Ready(os.getpid(), str(torch.__version__), device))
         # The control pipe moves off fd 0, which becomes /dev/null: lesson code (and the

@@ -305,6 +305,7 @@ class TutorApp(App[None]):
             self.say(opened.store.recovered_message, "warning")
         elif opened.error:
             self.status.set_store_note(f"Progress not saved: {opened.error}")
+            self.notify(self.status.store_note, severity="error", timeout=10)  # in full
         # What exists now (Textual, the widgets, the catalog) lives as long as the app. Out of
         # the garbage collector's sight, its full collections scan only what came after: the
         # event loop stalled 66-100 ms for one instead of 177-203 ms (bench/perf.md).
@@ -353,6 +354,8 @@ class TutorApp(App[None]):
         """The header names the device runs use (a GPU with its memory in use)."""
         self.device_label = label
         self.title = f"{self.TITLE} · {label}"
+        if self._panes is not None:  # a device it cannot use: Run is refused up front
+            self._panes.train.device_seen(label)
 
     # -- lessons: every pane shows the one chosen ------------------------------------------
 
@@ -474,9 +477,10 @@ class TutorApp(App[None]):
         """
         # A failing store stays visible (the next message must not hide it) until a store
         # job succeeds again.
-        self.status.set_store_note(
-            f"Progress not saved: {snapshot.error}" if snapshot.error else ""
-        )
+        note = f"Progress not saved: {snapshot.error}" if snapshot.error else ""
+        if note and note != self.status.store_note:  # the line cuts it at 80 columns
+            self.notify(note, severity="error", timeout=10)
+        self.status.set_store_note(note)
         statuses, runs = self._link.fresh(snapshot) if self._link else ({}, {})
         self.query_one(LessonList).set_statuses(statuses)
         for lesson_id, lesson_runs in runs.items():

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import partial
@@ -24,6 +25,26 @@ from tutor.events import RunResult
 from tutor.lesson.catalog import Catalog
 from tutor.progress import ProgressError, ProgressStore, StoredRun
 from tutor.ui.messages import StoreSnapshot, StoreSnapshotReady
+
+# A write that met another process's lock (after the store's own busy timeout) is tried
+# again after each of these pauses, then reported: a long `dl-tutor run` commit, a backup.
+LOCK_PAUSES = (0.5, 1.0, 2.0)
+
+
+def _pause(seconds: float) -> None:
+    time.sleep(seconds)
+
+
+def write_retrying(write: Callable[[ProgressStore], Any], store: ProgressStore) -> Any:
+    """``write(store)``, tried again while SQLite says the database is locked."""
+    for pause in LOCK_PAUSES:
+        try:
+            return write(store)
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e):
+                raise
+        _pause(pause)
+    return write(store)
 
 
 class StoreLink:
@@ -114,7 +135,7 @@ class StoreLink:
             snapshot = StoreSnapshot(self._seq)
             try:
                 if write is not None:
-                    snapshot.written = write(self.store)
+                    snapshot.written = write_retrying(write, self.store)
                 for lesson_id in status_of:
                     snapshot.statuses[lesson_id] = self.status(lesson_id)
                 if runs_of is not None:

@@ -10,6 +10,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static, TabPane
 
 from tutor.lesson.catalog import LoadedLesson, Problem
+from tutor.text import inert
 from tutor.ui.widgets.code_view import CodeView
 from tutor.ui.widgets.lesson_text import LessonText
 
@@ -57,7 +58,8 @@ class LessonPane(TabPane):
         await self._show_markdown(markdown)
 
     async def _show_markdown(self, markdown: str) -> None:
-        await self.query_one(LessonText).update(markdown)
+        # Lesson text, titles and problems quote files written by others: inert escapes.
+        await self.query_one(LessonText).update(inert(markdown))
         self.query_one("#lesson-scroll", VerticalScroll).scroll_home(animate=False)
 
     def focus_content(self) -> None:

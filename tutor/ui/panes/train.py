@@ -14,12 +14,12 @@ import threading
 import time
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.message import Message
-from textual.widgets import TabPane
 from textual.worker import Worker, WorkerState
 
 from tutor import events
@@ -30,10 +30,12 @@ from tutor.progress import StoredRun
 from tutor.training.process import Trainer
 from tutor.training.runner import RunRefused, resolve_params
 from tutor.ui import messages
-from tutor.ui.messages import Say, StoreSnapshotReady
+from tutor.ui.messages import StoreSnapshotReady
+from tutor.ui.panes.train_doctor import DoctorPane
 from tutor.ui.run_link import ActiveRun, GradedRun, RunBridge, RunUpdate
 from tutor.ui.store_link import StoreLink, StoreSnapshot, record_run
 from tutor.ui.widgets.chart import OVERLAY_PALETTE
+from tutor.ui.widgets.diagnosis import RERUN_KEY
 from tutor.ui.widgets.lesson_list import lesson_label
 from tutor.ui.widgets.runs_table import RunsTable, run_label
 from tutor.ui.widgets.training import TrainingView
@@ -67,9 +69,13 @@ class BadParams(ValueError):
         self.name = name
 
 
-class TrainPane(TabPane):
+class TrainPane(DoctorPane):
     """``#pane-train``: holds ``#training``. The App hands it the trainer, the store link
     and the device (attributes), and the lesson to show (:meth:`show`)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(RERUN_KEY, "rerun_suggested", "Rerun suggested"),  # #diagnosis's change
+    ]
 
     class RunEnded(Message):
         """A run ended (``result.status`` says how; None: an internal error stopped it)."""
@@ -114,13 +120,6 @@ class TrainPane(TabPane):
     def compose(self) -> ComposeResult:
         yield TrainingView(id="training")
 
-    @property
-    def view(self) -> TrainingView:
-        return self.query_one(TrainingView)
-
-    def _say(self, text: str, level: str = "info") -> None:
-        self.post_message(Say(text, level))
-
     # -- what the App asks ------------------------------------------------------------
 
     def graded_run(self, lesson_id: str) -> GradedRun | None:
@@ -161,6 +160,7 @@ class TrainPane(TabPane):
             self._replay(run)
         elif finished is not None:
             view.show_result(*finished)
+            self._show_diagnosis(finished[0])
         self._show_runs(loaded.id)
         self._show_code_source(loaded)
 
@@ -181,9 +181,6 @@ class TrainPane(TabPane):
         if run.progress:
             view.apply_update(RunUpdate(progress=run.progress))
 
-    def _showing(self, run: ActiveRun) -> bool:
-        return self._lesson is not None and self._lesson.id == run.lesson_id
-
     # -- running ----------------------------------------------------------------------
 
     def start_run(self, loaded: LoadedLesson | None, lang: str) -> ActiveRun:
@@ -194,6 +191,8 @@ class TrainPane(TabPane):
         """
         if loaded is None:
             raise ValueError("open a lesson first (l focuses the list)")
+        if self.device_problem:  # as `dl-tutor run` does: refused, not a failed run stored
+            raise ValueError(self.device_problem)
         if self.active_run is not None:
             raise RunRefused(
                 f"{self.active_run.loaded.lesson.title.get(lang)} is still running: "
@@ -253,9 +252,13 @@ class TrainPane(TabPane):
     # Not exclusive: one run at a time is enforced by active_run, and `exclusive` would
     # cancel the previous worker while it may still be storing its run.
     @work(thread=True, group="training", exit_on_error=False)
-    def _train(self, run: ActiveRun, lang: str) -> tuple[RunResult, StoreSnapshot | None]:
+    def _train(self, run: ActiveRun, lang: str) -> tuple[RunResult, StoreSnapshot | None] | str:
+        """The run's result and what storing it read; or why it was refused (a str)."""
         assert self.trainer is not None, "no trainer before the first paint"
         try:
+            problem = self._device_problem_now()
+            if problem:  # started before the spare had checked the device
+                return problem
             # In a child process with torch's own thread count: it trains as fast as a
             # plain script, and this thread only relays its events (bench/perf.md).
             result = self.trainer.run(
@@ -331,6 +334,7 @@ class TrainPane(TabPane):
         if self._showing(run):
             self.view.log_lines(update.logs)
             self.view.show_result(result, run.progress)
+            self._show_diagnosis(result)
         if result.status == "completed":
             self._graded[result.lesson_id] = GradedRun(result, time.time())
             self.post_message(self.GradedRunChanged(result.lesson_id))
@@ -346,7 +350,10 @@ class TrainPane(TabPane):
         if state not in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
             return
         snapshot = None
-        if state == WorkerState.SUCCESS and worker.result is not None:
+        if state == WorkerState.SUCCESS and isinstance(worker.result, str):
+            self._refused(worker.result)
+            self.post_message(self.RunEnded(None))
+        elif state == WorkerState.SUCCESS and worker.result is not None:
             result, snapshot = worker.result
             self._stored(result, snapshot)
         elif state == WorkerState.ERROR and self.is_attached:
@@ -439,6 +446,9 @@ class TrainPane(TabPane):
             known = {r.id for r in runs}
             self.overlays = {k: v for k, v in self.overlays.items() if k in known}
             self.view.show_runs(runs, self.overlays)
+            if self._run_of(lesson_id) is None and lesson_id not in self._finished:
+                # Nothing of this session to show: the latest stored run, dimmed, until r.
+                self.view.show_previous(runs[0] if runs else None)
         self._draw_overlays()
 
     def _draw_overlays(self) -> None:

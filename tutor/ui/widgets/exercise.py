@@ -23,6 +23,7 @@ from textual.widgets.option_list import Option
 
 from tutor.exercises import find_target
 from tutor.exercises.coach import RESULT_MARKS
+from tutor.text import inert
 
 if TYPE_CHECKING:
     from tutor.exercises import ExerciseResult
@@ -238,7 +239,7 @@ class ExerciseView(Vertical):
         if result.line and status in ("failed", "error"):
             text.append(f" (line {result.line})", style="bold")
         if status != "passed" and result.message:
-            text.append(": " + result.message)
+            text.append(": " + inert(result.message))  # what the learner's code printed
         return text
 
     # -- the learner ---------------------------------------------------------------------

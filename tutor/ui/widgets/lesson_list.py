@@ -16,6 +16,7 @@ from textual.widgets.option_list import Option
 
 from tutor.lesson.catalog import Catalog, LoadedLesson, Problem
 from tutor.lesson.index import IndexEntry, LessonIndex
+from tutor.text import inert
 
 BROKEN_PREFIX = "broken:"  # option ids of broken files; lesson ids never contain ':'
 
@@ -25,9 +26,10 @@ RUNNING_MARK = ("●", "bold cyan")
 
 
 def lesson_label(loaded: LoadedLesson | IndexEntry, lang: str = "en") -> str:
+    # Inert: a cached index or a catalog built in code has not been through the loader.
     if isinstance(loaded, IndexEntry):
-        return f"{loaded.order:02d} {loaded.title(lang)}"
-    return f"{loaded.lesson.order:02d} {loaded.lesson.title.get(lang)}"
+        return f"{loaded.order:02d} {inert(loaded.title(lang), multiline=False)}"
+    return f"{loaded.lesson.order:02d} {inert(loaded.lesson.title.get(lang), multiline=False)}"
 
 
 # app.tcss keeps each entry on one line, cut with … (by cell width, so CJK titles too),
@@ -36,7 +38,7 @@ def lesson_label(loaded: LoadedLesson | IndexEntry, lang: str = "en") -> str:
 
 def broken_label(file: Path) -> Text:
     # The directory names the lesson better than "lesson.yaml" does.
-    return Text(f"✗ {file.parent.name}/{file.name}", style="red")
+    return Text(inert(f"✗ {file.parent.name}/{file.name}", multiline=False), style="red")
 
 
 class LessonList(OptionList):

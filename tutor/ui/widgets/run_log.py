@@ -1,4 +1,9 @@
-"""The run log: ctx.log lines, tracebacks and hints, wrapped to the pane's width."""
+"""The run log: ctx.log lines, tracebacks and hints, wrapped to the pane's width.
+
+Lesson output is written by others and can be anything: control characters are made inert
+(:func:`tutor.text.inert`), a line is cut after :data:`MAX_LINE_CHARS` characters and only
+the last ``max_lines`` lines are kept. Wrapping one 10 MB line blocked the UI for 28-94 s.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,18 @@ from textual.geometry import Size
 from textual.reactive import Reactive
 from textual.widgets import Log
 
+from tutor.text import inert
+
 FALLBACK_WIDTH = 76
+MAX_LINE_CHARS = 2000  # then "… (N more characters)"
+
+
+def cut(line: str) -> str:
+    """``line`` made inert, and cut after :data:`MAX_LINE_CHARS` characters, saying so."""
+    if len(line) <= MAX_LINE_CHARS:
+        return inert(line)
+    more = len(line) - MAX_LINE_CHARS
+    return f"{inert(line[:MAX_LINE_CHARS])} … ({more:,} more characters)"
 
 
 class RunLog(Log):
@@ -28,18 +44,29 @@ class RunLog(Log):
     virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
 
     def __init__(self, *, max_lines: int | None = None, id: str | None = None) -> None:
-        super().__init__(max_lines=max_lines, id=id)
-        self.entries: list[str] = []
+        super().__init__(id=id)  # the Log keeps every wrapped line; entries are capped here
+        self.max_entries = max_lines
+        self.entries: list[str] = []  # the first says how many were dropped, once some are
+        self.dropped = 0
         self._wrapped_at = 0
 
     def add_lines(self, lines: Iterable[str]) -> None:
-        new = [part for line in lines for part in line.splitlines() or [""]]
+        new = [cut(part) for line in lines for part in line.splitlines() or [""]]
         if not new:
             return
         self.entries.extend(new)
-        if self.max_lines is not None:
-            del self.entries[: -self.max_lines]
-        self.write_lines(self._wrapped(new))
+        cap = self.max_entries
+        if cap is None or len(self.entries) - bool(self.dropped) <= cap:
+            self.write_lines(self._wrapped(new))
+            return
+        # Dropped a tenth more than needed, so the display is rebuilt once per cap/10 lines.
+        body = self.entries[1:] if self.dropped else self.entries
+        drop = len(body) - cap + cap // 10
+        self.dropped += drop
+        note = f"… {self.dropped:,} earlier lines not kept (the log keeps the last {cap:,})"
+        self.entries = [note, *body[drop:]]
+        self.clear()
+        self.write_lines(self._wrapped(self.entries))
 
     def watch_virtual_size(self, size: Size) -> None:
         scrollbar = self.vertical_scrollbar
@@ -48,6 +75,7 @@ class RunLog(Log):
 
     def reset(self) -> None:
         self.entries.clear()
+        self.dropped = 0
         self.clear()
 
     @property

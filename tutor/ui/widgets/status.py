@@ -6,6 +6,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
+from tutor.text import inert
+
 STYLES = {"info": "", "ok": "green", "warning": "yellow", "error": "bold red"}
 
 
@@ -39,7 +41,8 @@ class StatusLine(Static):
         return self._line().plain
 
     def _line(self) -> Text:
-        line = Text(self.message, style=STYLES.get(self.level, ""))
+        # Messages quote lesson titles, errors and paths: one line, nothing a terminal obeys.
+        line = Text(inert(self.message, multiline=False), style=STYLES.get(self.level, ""))
         for note, style in ((self.store_note, "bold red"), (self.torch_note, "dim italic")):
             if note:
                 line.append(("  ·  " if line else "") + note, style=style)

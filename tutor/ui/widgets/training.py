@@ -29,6 +29,7 @@ from tutor import events
 from tutor.events import RunResult
 from tutor.progress import StoredRun
 from tutor.series import DEFAULT_SMOOTHING, next_weight, steps_per_epoch
+from tutor.text import inert
 from tutor.training.modelview import format_summary
 from tutor.ui.pacing import IDLE, Pacer
 from tutor.ui.widgets.chart import (
@@ -39,6 +40,7 @@ from tutor.ui.widgets.chart import (
     OverlaySeries,
     draw_strips,
 )
+from tutor.ui.widgets.diagnosis import DiagnosisView
 from tutor.ui.widgets.run_log import RunLog
 from tutor.ui.widgets.run_text import (  # format_checks: also the Quiz pane's
     draw_images,
@@ -176,6 +178,7 @@ class TrainingView(VerticalScroll):
                     yield LiveChart(title, id=f"chart-{kind}", classes="chart", auto_redraw=False)
             yield Static("", id="metrics", markup=False)
             yield Static("", id="checks", markup=False)
+            yield DiagnosisView(id="diagnosis")  # the run doctor's verdict (the Train pane's)
             yield Static("", id="runs-hint", markup=False)
             yield RunsTable(id="runs-table")
             yield RunLog(id="run-log", max_lines=5000)
@@ -409,8 +412,9 @@ class TrainingView(VerticalScroll):
         self.query_one("#metrics", Static).update(format_metrics({}))
         self.query_one("#device", Static).update(f"device: {device or '–'}")
         self.query_one("#seed", Static).update(f"seed: {'–' if seed is None else seed}")
-        self.query_one("#dataset", Static).update(f"dataset: {dataset or '–'}")
+        self._dataset_line(dataset or "–")
         self.query_one("#checks", Static).update("")
+        self.query_one("#diagnosis", DiagnosisView).show(None)
         self.workers.cancel_group(self, "image-view")  # a drawing of the last run's images
         for view_id in ("#model-view", "#image-view"):
             view = self.query_one(view_id, Static)
@@ -463,9 +467,13 @@ class TrainingView(VerticalScroll):
 
     def show_dataset(self, name: str, note: str = "") -> None:
         # The note can be a sentence ("MNIST not downloaded: offline"): the log has room.
-        self.query_one("#dataset", Static).update(f"dataset: {name}")
+        self._dataset_line(name)
         if note:
             self.log_lines([f"dataset: {name}: {note}"])
+
+    def _dataset_line(self, name: str) -> None:
+        # The name comes from the lesson (its code may pick it): inert before the terminal.
+        self.query_one("#dataset", Static).update(f"dataset: {inert(name, multiline=False)}")
 
     def _say_in_charts(self, text: str) -> None:
         """The message charts of this lesson show while they have no points."""
@@ -614,7 +622,7 @@ class TrainingView(VerticalScroll):
         self.query_one("#progress", Static).update(f"{result.status} · {where}")
         self.query_one("#metrics", Static).update(format_metrics(result.metrics))
         self.query_one("#device", Static).update(f"device: {result.device}")
-        self.query_one("#dataset", Static).update(f"dataset: {result.dataset}")
+        self._dataset_line(result.dataset)
         checks = self.query_one("#checks", Static)
         if result.status == "completed":
             checks.update(format_checks(result.checks) or Text("no outcome checks", style="dim"))
@@ -635,7 +643,7 @@ class TrainingView(VerticalScroll):
             log.add_lines(["■ stopped"])
         else:
             log.add_lines([f"✓ completed in {result.seconds:.2f} s"])
-        if result.hint:
+        if result.hint and result.status != "diverged":  # #diagnosis says it, with evidence
             log.add_lines([f"hint: {result.hint}"])
         if result.status in ("failed", "diverged"):  # what went wrong matters more than curves
             self.call_after_refresh(self.scroll_to_widget, log, animate=False)
