@@ -49,6 +49,7 @@ class ChartSeries:
     label: str
     per: Per = "step"
     points: list[Point] = field(default_factory=list)
+    colour: int | None = None  # None: by its place in the chart (PALETTE); a sweep's runs set one
     # Smoothed and thinned as the points arrive (on the drawing thread): a redraw of a long
     # run costs the new points, not all of them (bench/charts.py).
     cache: SeriesCache = field(default_factory=SeriesCache, compare=False, repr=False)
@@ -114,8 +115,7 @@ class ChartDrawing:
             plot.Curve(o.label, o.points, o.per, o.colour, overlay=True) for o in self.overlays
         ]
         curves += [
-            plot.Curve(s.label, s.points, s.per, PALETTE[i % len(PALETTE)], cache=s.cache)
-            for i, s in enumerate(self.series)
+            plot.Curve(s.label, s.points, s.per, s.colour, cache=s.cache) for s in self.series
         ]
         return plot.Chart(
             self.title,
@@ -277,6 +277,11 @@ class LiveChart(Widget):
             self.steps_per_epoch = steps_per_epoch
         self._changed()
 
+    def add_series(self, name: str, label: str, per: Per, colour: int | None = None) -> None:
+        """A new (empty) series drawn in ``colour``: one run of a sweep."""
+        self._series[name] = ChartSeries(name, label, per, colour=colour)
+        self._changed()
+
     def add_points(self, name: str, points: Iterable[Point]) -> None:
         """Append points to a series (created on first use, counted per step)."""
         series = self._series.get(name)
@@ -326,7 +331,7 @@ class LiveChart(Widget):
             self.title,
             self._empty_text,
             tuple(
-                ChartSeries(s.name, s.label, s.per, list(s.points), s.cache)
+                ChartSeries(s.name, s.label, s.per, list(s.points), s.colour, s.cache)
                 for s in self._series.values()
             ),
             tuple(self._overlays),  # replaced, never changed in place
