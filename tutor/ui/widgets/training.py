@@ -50,6 +50,7 @@ from tutor.ui.widgets.run_text import (  # format_checks: also the Quiz pane's
     runs_hint,
 )
 from tutor.ui.widgets.runs_table import RunsTable
+from tutor.ui.widgets.sweep import SweepPanel
 
 if TYPE_CHECKING:
     from tutor.lesson.schema import (  # annotations only: keeps pydantic out of start-up
@@ -176,6 +177,7 @@ class TrainingView(VerticalScroll):
                     yield LiveChart(title, id=f"chart-{kind}", classes="chart", auto_redraw=False)
             yield Static("", id="metrics", markup=False)
             yield Static("", id="checks", markup=False)
+            yield SweepPanel(id="sweep")  # sweeps and experiments: ui/panes/sweep.py runs them
             yield Static("", id="runs-hint", markup=False)
             yield RunsTable(id="runs-table")
             yield RunLog(id="run-log", max_lines=5000)
@@ -424,9 +426,9 @@ class TrainingView(VerticalScroll):
     def begin_run(self, params: Mapping[str, Any]) -> None:
         """A run was accepted: empty the displays and bring the charts into view."""
         lesson = self._lesson
-        if self._previous is not None:
-            self._previous = None
-            self._draw_overlays()
+        self._previous = None
+        self._configure_charts(lesson)  # a sweep may have put its runs' curves there
+        self._draw_overlays()
         self._set_steps_per_epoch(None)
         self.collapse_form(True)
         dataset = lesson.dataset.get(self._lang) if lesson and lesson.dataset else NO_DATASET
