@@ -116,7 +116,7 @@ async def test_stop_mid_sweep_keeps_the_finished_runs(tmp_path: Path) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await started(pilot)
         await pilot.press("3", "W")
-        await type_into(pilot, "#sweep-spec", "epochs = 1, 100, 1")
+        await type_into(pilot, "#sweep-spec", "epochs = 1, 100, 2")
         await pilot.press("enter")
         sweep = app.sweep
         assert sweep is not None
