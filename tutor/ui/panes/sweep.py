@@ -129,7 +129,8 @@ class ActiveSweep:
 
 
 class SweepRuns(Widget):
-    """The sweeps of :class:`~tutor.ui.panes.train.TrainPane` (a base class of it)."""
+    """The sweeps of :class:`~tutor.ui.panes.train.TrainPane` (its second base class: Textual
+    takes CSS type names from the first base only, and that must be TabPane)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("W", "sweep", "Sweep"),

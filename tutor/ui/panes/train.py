@@ -68,7 +68,7 @@ class BadParams(ValueError):
         self.name = name
 
 
-class TrainPane(SweepRuns, TabPane):
+class TrainPane(TabPane, SweepRuns):  # TabPane first: Textual styles by the first base
     """``#pane-train``: holds ``#training``. The App hands it the trainer, the store link
     and the device (attributes), and the lesson to show (:meth:`show`). Sweeps and
     experiments: :class:`~tutor.ui.panes.sweep.SweepRuns`."""

@@ -75,11 +75,13 @@ def use_log_scale(
     overlays: Sequence[OverlaySeries],
     y_range: tuple[float, float] | None = None,
 ) -> bool:
-    """Whether to draw y on a log scale by itself: only when comparing with overlaid runs, on
-    a chart without a fixed range (not accuracy), when every value is ≥ 0 and the positive
-    ones span more than ``LOG_SCALE_RATIO`` (a run whose loss exploded next to ones that
+    """Whether to draw y on a log scale by itself: only when comparing runs (overlaid, or a
+    sweep's), on a chart without a fixed range (not accuracy), when every value is ≥ 0 and
+    the positive ones span more than ``LOG_SCALE_RATIO`` (a run whose loss exploded next to ones that
     fell). The learner can also switch log scale on with ``g``."""
-    if not overlays or y_range is not None:
+    # A sweep's runs are live series with colours of their own.
+    comparing = bool(overlays) or sum(s.colour is not None for s in series) > 1
+    if not comparing or y_range is not None:
         return False
     points = [p for s in series for p in s.points] + [p for s in overlays for p in s.points]
     ys = [y for _, y in points if math.isfinite(y)]
