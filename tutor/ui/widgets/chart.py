@@ -77,8 +77,8 @@ def use_log_scale(
 ) -> bool:
     """Whether to draw y on a log scale by itself: only when comparing runs (overlaid, or a
     sweep's), on a chart without a fixed range (not accuracy), when every value is ≥ 0 and
-    the positive ones span more than ``LOG_SCALE_RATIO`` (a run whose loss exploded next to ones that
-    fell). The learner can also switch log scale on with ``g``."""
+    the positive ones span more than ``LOG_SCALE_RATIO`` (a run whose loss exploded next to
+    ones that fell). The learner can also switch log scale on with ``g``."""
     # A sweep's runs are live series with colours of their own.
     comparing = bool(overlays) or sum(s.colour is not None for s in series) > 1
     if not comparing or y_range is not None:
