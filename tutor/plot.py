@@ -74,7 +74,7 @@ class Curve:
     label: str
     points: Sequence[Point]
     per: Per = "step"
-    colour: int = PALETTE[0]
+    colour: int | None = None  # None: a live curve's colour by its position (PALETTE)
     overlay: bool = False  # an earlier run: dim, behind the live curves, in the second legend
     # A live series' cache (smoothed and thinned as it grows): a redraw then costs no full
     # pass over the points. Without one, long series are smoothed and thinned with numpy.
@@ -404,8 +404,15 @@ def render(chart: Chart, width: int, height: int) -> list[Row]:
     return out
 
 
+def _colour(curve: Curve, index: int) -> int:
+    """A curve's own colour (a sweep's runs, overlays), else by its place among the live ones."""
+    if curve.colour is not None:
+        return curve.colour
+    return OVERLAY_PALETTE[0] if curve.overlay else PALETTE[index % len(PALETTE)]
+
+
 def _layer(p: _Prepared, chart: Chart) -> _Layer:
-    colour = p.curve.colour if p.curve.overlay else PALETTE[p.index % len(PALETTE)]
+    colour = _colour(p.curve, p.index)
     if p.role == "raw":
         glyph = "." if chart.tier == "ascii" or not chart.color else None
         return _Layer(_style(colour, chart.color, "dim"), glyph)
@@ -517,7 +524,7 @@ def _header(
     legend: Row = []
     live = [c for c in chart.curves if not c.overlay]
     for i, curve in enumerate(live):
-        colour = PALETTE[i % len(PALETTE)]
+        colour = _colour(curve, i)
         if chart.tier == "ascii" or (not chart.color and i > 0):
             swatch = MARKERS[i % len(MARKERS)]
         else:
@@ -530,7 +537,7 @@ def _header(
     seen: dict[str, int] = {}
     for curve in chart.curves:
         if curve.overlay and curve.points:
-            seen.setdefault(curve.label, curve.colour)
+            seen.setdefault(curve.label, _colour(curve, 0))
     for label, colour in seen.items():
         legend += [("  ┈ " if chart.tier != "ascii" else "  : ", _style(colour, chart.color))]
         legend.append((label, "dim"))

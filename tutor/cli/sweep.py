@@ -207,24 +207,21 @@ def _label(values: dict[str, Any]) -> str:
 
 
 def _main_metric(loaded: LoadedLesson, result: RunResult) -> str | None:
-    """The metric a sweep is ranked by: the lesson's first loss series the run reported."""
-    names = [s.name for s in loaded.lesson.series if s.kind == "loss"]
-    names += [n for n in result.metrics if "loss" in n.lower()]
-    return next((n for n in names if n in result.metrics), None)
+    from tutor.training.sweep import main_metric
+
+    return main_metric(loaded.lesson, result)
 
 
 def _best(
     loaded: LoadedLesson, variants: Sequence[dict[str, Any]], results: Sequence[RunResult]
 ) -> dict[str, Any] | None:
     """The completed run with the lowest final loss (None when no run has one)."""
-    scored = []
-    for i, result in enumerate(results):
-        name = _main_metric(loaded, result)
-        if result.status == "completed" and name and math.isfinite(result.metrics[name]):
-            scored.append((result.metrics[name], i, name))
-    if not scored:
+    from tutor.training.sweep import best_run
+
+    best = best_run(loaded.lesson, results)
+    if best is None:
         return None
-    value, index, name = min(scored)
+    index, name, value = best
     return {"index": index, "values": variants[index], "by": name, "value": value}
 
 

@@ -120,6 +120,27 @@ def tagged(result: RunResult, tag: Mapping[str, Any]) -> RunResult:
     return replace(result, records={**result.records, SWEEP_RECORD: dict(tag)})
 
 
+def main_metric(lesson: Lesson, result: RunResult) -> str | None:
+    """The metric a sweep is ranked by: the lesson's first loss series the run reported."""
+    names = [s.name for s in lesson.series if s.kind == "loss"]
+    names += [n for n in result.metrics if "loss" in n.lower()]
+    return next((n for n in names if n in result.metrics), None)
+
+
+def best_run(lesson: Lesson, results: Sequence[RunResult]) -> tuple[int, str, float] | None:
+    """``(index, metric, value)`` of the completed run with the lowest final loss; None when
+    no run has one."""
+    scored = []
+    for i, result in enumerate(results):
+        name = main_metric(lesson, result)
+        if result.status == "completed" and name and math.isfinite(result.metrics[name]):
+            scored.append((result.metrics[name], i, name))
+    if not scored:
+        return None
+    value, index, name = min(scored)
+    return index, name, value
+
+
 # -- running -----------------------------------------------------------------------------------
 
 

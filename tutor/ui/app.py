@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from tutor.progress import ProgressStore
     from tutor.training.process import Ready, Trainer
     from tutor.ui.panes import Panes
+    from tutor.ui.panes.sweep import ActiveSweep
     from tutor.ui.panes.train import TrainPane
     from tutor.ui.run_link import ActiveRun
     from tutor.ui.store_link import StoreLink, StoreOpened, StoreSnapshot
@@ -178,6 +179,7 @@ class TutorApp(App[None]):
     last_run_id: _FromPane[int | None] = _FromPane("train", "last_run_id", None)
     overlays: _FromPane[dict[int, int]] = _FromPane("train", "overlays", {})
     my_code: _FromPane[set[str]] = _FromPane("train", "my_code", set())
+    sweep: _FromPane[ActiveSweep | None] = _FromPane("train", "sweep", None)
     checking: _FromPane[bool] = _FromPane("exercise", "checking", False)
     grading: _FromPane[int] = _FromPane("quiz", "grading", 0)
 

@@ -21,9 +21,9 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from textual.message_pump import MessagePump
+from textual.message import Message
 
 from tutor import events
 from tutor.events import Event, RunResult
@@ -32,10 +32,16 @@ from tutor.ui import messages
 from tutor.ui.messages import Point, RunUpdate
 
 
+class MessageTarget(Protocol):
+    """Where a bridge posts: the Train pane (a sweep's runs: a wrapper, ui/panes/sweep.py)."""
+
+    def post_message(self, message: Message) -> bool: ...
+
+
 class RunBridge:
     """The sink for one run: called on the worker thread, drained on the UI thread."""
 
-    def __init__(self, target: MessagePump, run_id: int, lesson_id: str) -> None:
+    def __init__(self, target: MessageTarget, run_id: int, lesson_id: str) -> None:
         self.target = target
         self.run_id = run_id
         self.lesson_id = lesson_id

@@ -31,6 +31,7 @@ from tutor.training.process import Trainer
 from tutor.training.runner import RunRefused, resolve_params
 from tutor.ui import messages
 from tutor.ui.messages import StoreSnapshotReady
+from tutor.ui.panes.sweep import SweepRuns
 from tutor.ui.panes.train_doctor import DoctorPane
 from tutor.ui.run_link import ActiveRun, GradedRun, RunBridge, RunUpdate
 from tutor.ui.store_link import StoreLink, StoreSnapshot, record_run
@@ -69,9 +70,10 @@ class BadParams(ValueError):
         self.name = name
 
 
-class TrainPane(DoctorPane):
+class TrainPane(DoctorPane, SweepRuns):  # DoctorPane (a TabPane) first: Textual styles by it
     """``#pane-train``: holds ``#training``. The App hands it the trainer, the store link
-    and the device (attributes), and the lesson to show (:meth:`show`)."""
+    and the device (attributes), and the lesson to show (:meth:`show`). Sweeps and
+    experiments: :class:`~tutor.ui.panes.sweep.SweepRuns`."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(RERUN_KEY, "rerun_suggested", "Rerun suggested"),  # #diagnosis's change
@@ -150,6 +152,7 @@ class TrainPane(DoctorPane):
         if loaded is None:
             await view.show_lesson(None)
             view.show_code_source(None)
+            self.show_sweeps(None, lang)
             return
         run = self._run_of(loaded.id)
         finished = self._finished.get(loaded.id)
@@ -163,6 +166,7 @@ class TrainPane(DoctorPane):
             self._show_diagnosis(finished[0])
         self._show_runs(loaded.id)
         self._show_code_source(loaded)
+        self.show_sweeps(loaded, lang)  # its sweep's curves, if it is going or what ran last
 
     def _run_of(self, lesson_id: str) -> ActiveRun | None:
         run = self.active_run

@@ -49,6 +49,7 @@ class ChartSeries:
     label: str
     per: Per = "step"
     points: list[Point] = field(default_factory=list)
+    colour: int | None = None  # None: by its place in the chart (PALETTE); a sweep's runs set one
     # Smoothed and thinned as the points arrive (on the drawing thread): a redraw of a long
     # run costs the new points, not all of them (bench/charts.py).
     cache: SeriesCache = field(default_factory=SeriesCache, compare=False, repr=False)
@@ -74,11 +75,13 @@ def use_log_scale(
     overlays: Sequence[OverlaySeries],
     y_range: tuple[float, float] | None = None,
 ) -> bool:
-    """Whether to draw y on a log scale by itself: only when comparing with overlaid runs, on
-    a chart without a fixed range (not accuracy), when every value is ≥ 0 and the positive
-    ones span more than ``LOG_SCALE_RATIO`` (a run whose loss exploded next to ones that
-    fell). The learner can also switch log scale on with ``g``."""
-    if not overlays or y_range is not None:
+    """Whether to draw y on a log scale by itself: only when comparing runs (overlaid, or a
+    sweep's), on a chart without a fixed range (not accuracy), when every value is ≥ 0 and
+    the positive ones span more than ``LOG_SCALE_RATIO`` (a run whose loss exploded next to
+    ones that fell). The learner can also switch log scale on with ``g``."""
+    # A sweep's runs are live series with colours of their own.
+    comparing = bool(overlays) or sum(s.colour is not None for s in series) > 1
+    if not comparing or y_range is not None:
         return False
     points = [p for s in series for p in s.points] + [p for s in overlays for p in s.points]
     ys = [y for _, y in points if math.isfinite(y)]
@@ -114,8 +117,7 @@ class ChartDrawing:
             plot.Curve(o.label, o.points, o.per, o.colour, overlay=True) for o in self.overlays
         ]
         curves += [
-            plot.Curve(s.label, s.points, s.per, PALETTE[i % len(PALETTE)], cache=s.cache)
-            for i, s in enumerate(self.series)
+            plot.Curve(s.label, s.points, s.per, s.colour, cache=s.cache) for s in self.series
         ]
         return plot.Chart(
             self.title,
@@ -277,6 +279,11 @@ class LiveChart(Widget):
             self.steps_per_epoch = steps_per_epoch
         self._changed()
 
+    def add_series(self, name: str, label: str, per: Per, colour: int | None = None) -> None:
+        """A new (empty) series drawn in ``colour``: one run of a sweep."""
+        self._series[name] = ChartSeries(name, label, per, colour=colour)
+        self._changed()
+
     def add_points(self, name: str, points: Iterable[Point]) -> None:
         """Append points to a series (created on first use, counted per step)."""
         series = self._series.get(name)
@@ -326,7 +333,7 @@ class LiveChart(Widget):
             self.title,
             self._empty_text,
             tuple(
-                ChartSeries(s.name, s.label, s.per, list(s.points), s.cache)
+                ChartSeries(s.name, s.label, s.per, list(s.points), s.colour, s.cache)
                 for s in self._series.values()
             ),
             tuple(self._overlays),  # replaced, never changed in place

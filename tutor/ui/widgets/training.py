@@ -52,6 +52,7 @@ from tutor.ui.widgets.run_text import (  # format_checks: also the Quiz pane's
     runs_hint,
 )
 from tutor.ui.widgets.runs_table import RunsTable
+from tutor.ui.widgets.sweep import SweepPanel
 
 if TYPE_CHECKING:
     from tutor.lesson.schema import (  # annotations only: keeps pydantic out of start-up
@@ -179,6 +180,7 @@ class TrainingView(VerticalScroll):
             yield Static("", id="metrics", markup=False)
             yield Static("", id="checks", markup=False)
             yield DiagnosisView(id="diagnosis")  # the run doctor's verdict (the Train pane's)
+            yield SweepPanel(id="sweep")  # sweeps and experiments: ui/panes/sweep.py runs them
             yield Static("", id="runs-hint", markup=False)
             yield RunsTable(id="runs-table")
             yield RunLog(id="run-log", max_lines=5000)
@@ -428,9 +430,9 @@ class TrainingView(VerticalScroll):
     def begin_run(self, params: Mapping[str, Any]) -> None:
         """A run was accepted: empty the displays and bring the charts into view."""
         lesson = self._lesson
-        if self._previous is not None:
-            self._previous = None
-            self._draw_overlays()
+        self._previous = None
+        self._configure_charts(lesson)  # a sweep may have put its runs' curves there
+        self._draw_overlays()
         self._set_steps_per_epoch(None)
         self.collapse_form(True)
         dataset = lesson.dataset.get(self._lang) if lesson and lesson.dataset else NO_DATASET
