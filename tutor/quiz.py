@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from tutor.events import CheckResult, RunResult
 from tutor.lesson import expr
+from tutor.text import inert
 
 if TYPE_CHECKING:  # pydantic's models cost ~0.25 s to import: not before the app's first screen
     from tutor.lesson.schema import Check, Question
@@ -323,10 +324,11 @@ def evaluate_checks(
 
 
 def format_value(value: Any) -> str:
-    """A measured value, short enough for one line."""
+    """A measured value, short enough for one line; inert (a recorded string is the lesson
+    code's text: no escape sequence in it reaches a terminal)."""
     if isinstance(value, float):
         return f"{value:.6g}"
     if isinstance(value, (list, tuple)):
         inner = ", ".join(format_value(v) for v in value[:8])
         return f"[{inner}{', …' if len(value) > 8 else ''}]"
-    return str(value)
+    return inert(str(value), multiline=False)
