@@ -189,7 +189,7 @@ def _run(
     device_label: str,
     args: argparse.Namespace,
 ) -> int:
-    from tutor.training.process import RunRequest, _Collector
+    from tutor.training.process import RunRequest
     from tutor.training.runner import run_lesson
 
     cancel = threading.Event()
@@ -200,11 +200,11 @@ def _run(
     else:
         sink = TextOutput(out, loaded, args.lang, device_label)
     # What was reported so far, for a run that has to be ended by force (signals.py).
-    seen = _Collector(RunRequest(loaded, params, device, lang=args.lang), sink)
+    seen = _so_far(RunRequest(loaded, params, device, lang=args.lang), sink)
     started_at = time.time()
 
     def store_stuck_run(signum: int) -> None:
-        _store_run(seen.fallback_result("was ended", cancelled=True, output=[]), started_at)
+        _store_run(seen.result(), started_at)
 
     # Lesson code's own print()s: inert (no escape sequences reach the terminal), and with
     # --json on stderr, so they cannot corrupt the event stream.
@@ -244,6 +244,36 @@ def _run(
     if strict and (unresolved or any(c.error for c in result.checks)):
         return 1
     return 0 if result.ok else 1
+
+
+def _so_far(request: Any, sink: Any) -> Any:
+    """The app's collector of a run's events (``tutor.training.process``), which also keeps
+    per-epoch values: in-process, the points of the last epochs may still be buffered in
+    the lesson's context when a stuck run has to be stored as it is."""
+    from tutor.events import EpochEnded
+    from tutor.training.process import _Collector
+
+    class SoFar(_Collector):
+        def __init__(self, request: Any, sink: Any) -> None:
+            super().__init__(request, sink)
+            self.epoch_points: dict[str, list[tuple[float, float]]] = {}
+
+        def __call__(self, event: Any) -> None:
+            if isinstance(event, EpochEnded):
+                for name, value in event.metrics.items():
+                    point = (float(event.epoch), float(value))
+                    self.epoch_points.setdefault(name, []).append(point)
+            super().__call__(event)
+
+        def result(self) -> RunResult:
+            result = self.fallback_result("was ended", cancelled=True, output=[])
+            for name, points in self.epoch_points.items():
+                known = dict(result.history.get(name, []))
+                result.history[name] = sorted({**known, **dict(points)}.items())
+                result.metrics.setdefault(name, points[-1][1])
+            return result
+
+    return SoFar(request, sink)
 
 
 def _ids(loaded: LoadedLesson) -> list[str]:

@@ -24,13 +24,14 @@ LIST_WIDTH = 80  # tables and charts fit this when stdout is not a terminal
 
 def fail(message: str, code: int = 2) -> int:
     """Print ``dl-tutor: message`` on stderr; returns the exit code (2: a usage error)."""
-    print(f"{PROG}: {inert(message)}", file=sys.stderr)
+    print(plain(f"{PROG}: {inert(message)}", sys.stderr), file=sys.stderr)
     return code
 
 
 def say(text: str, out: TextIO | None = None) -> None:
     """Print text that may hold what lessons wrote (titles, values, file names), inert."""
-    print(inert(text), file=out or sys.stdout)
+    out = out or sys.stdout
+    print(plain(inert(text), out), file=out)
 
 
 # C1 controls survive json.dumps(ensure_ascii=False); as \u escapes they are the same JSON.
@@ -83,12 +84,22 @@ def marks(stream: TextIO | None = None) -> tuple[str, str, str]:
     return ("✓", "✗", "…") if fancy(stream) else ("+", "x", "...")
 
 
+# Typography with a plain ASCII spelling, for an output that cannot show the real thing.
+_TO_ASCII = str.maketrans(
+    {"≤": "<=", "≥": ">=", "×": "x", "·": ".", "–": "-", "—": "--", "−": "-", "…": "...",
+     "→": "->", "←": "<-", "✓": "+", "✗": "x", "‘": "'", "’": "'", "“": '"', "”": '"'}
+)  # fmt: skip
+
+
 def plain(text: str, stream: TextIO | None = None) -> str:
-    """``text`` as ``stream`` will show it: characters it cannot encode become ``?`` now,
-    so widths are measured on what is printed (a CJK character is 2 cells, ``?`` one)."""
+    """``text`` as ``stream`` will show it: typography it cannot encode in ASCII spelling
+    (``≤`` as ``<=``), anything else as ``?`` now, so widths are measured on what is
+    printed (a CJK character is 2 cells, ``?`` one)."""
     encoding = getattr(stream or sys.stdout, "encoding", None) or "utf-8"
+    if encodes(text, encoding):
+        return text
     try:
-        return text.encode(encoding, "replace").decode(encoding)
+        return text.translate(_TO_ASCII).encode(encoding, "replace").decode(encoding)
     except LookupError:
         return text
 

@@ -12,7 +12,17 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TextIO
 
 from tutor.cli.charts import CHART_MAX_WIDTH, render_charts, render_samples
-from tutor.cli.common import LIST_WIDTH, PROG, cell_width, fit, isatty, json_text, marks, silence
+from tutor.cli.common import (
+    LIST_WIDTH,
+    PROG,
+    cell_width,
+    fit,
+    isatty,
+    json_text,
+    marks,
+    plain,
+    silence,
+)
 from tutor.events import format_metrics
 from tutor.text import inert
 
@@ -254,7 +264,7 @@ class TextOutput:
         if self._status_shown:
             self._write(self._erase_status())
             self._status_shown = False
-        self._write((text if raw else inert(text)) + "\n")
+        self._write((text if raw else plain(inert(text), self.out)) + "\n")
 
     def _write(self, text: str) -> None:
         try:
