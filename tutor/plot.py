@@ -517,10 +517,11 @@ def _header(
     if yr is not None and not chart.log_y and any(p.points for p in prepared):
         ys = [y for p in prepared for _, y in p.points if math.isfinite(y)]
         if ys:
-            notes.insert(0, f"y {short_value(min(ys))}–{short_value(max(ys))}")
+            dash = "-" if chart.tier == "ascii" else "–"  # ASCII means ASCII (LC_ALL=C, vt100)
+            notes.insert(0, f"y {short_value(min(ys))}{dash}{short_value(max(ys))}")
     title: Row = [(chart.title, "bold")]
     if notes:
-        title.append(("  " + " · ".join(notes), "dim"))
+        title.append(("  " + (" | " if chart.tier == "ascii" else " · ").join(notes), "dim"))
     legend: Row = []
     live = [c for c in chart.curves if not c.overlay]
     for i, curve in enumerate(live):

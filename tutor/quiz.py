@@ -327,7 +327,8 @@ def evaluate_checks(
 
 
 def format_value(value: Any) -> str:
-    """A measured value, short enough for one line."""
+    """A measured value, short enough for one line; inert (a recorded string is the lesson
+    code's text: no escape sequence in it reaches a terminal)."""
     if isinstance(value, float):
         return f"{value:.6g}"
     if isinstance(value, (list, tuple)):

@@ -30,7 +30,7 @@ from typing import NoReturn
 
 from tutor import __version__
 from tutor.cli import authoring, commands, exercises, quiz, sweep
-from tutor.cli.common import PROG
+from tutor.cli.common import PROG, encodes, silence
 from tutor.training.device import DEVICE_CHOICES
 
 # -- entry point ----------------------------------------------------------------------
@@ -44,14 +44,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as e:  # --help, --version and usage errors: return, don't exit
         return e.code if isinstance(e.code, int) else 0 if e.code is None else 2
-    args.lang = args.lang or default_lang(os.environ)
+    args.lang = args.lang or default_lang(os.environ, getattr(sys.stdout, "encoding", None))
     try:
         return COMMANDS[args.command](args)
     except KeyboardInterrupt:  # Ctrl+C outside a run (or twice during one)
         print(f"\n{PROG}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `dl-tutor list | head`: the reader left, nothing to report
-        _silence_stdout()
+        silence(sys.stdout)
         return 1
 
 
@@ -68,6 +68,20 @@ def _device_name(text: str) -> str:
     raise argparse.ArgumentTypeError(
         f"invalid device {text!r} (choose from {', '.join(DEVICE_CHOICES)})"
     )
+
+
+# SQLite's LIMIT is a 64-bit integer; more runs than this cannot exist anyway.
+MAX_LIMIT = 2**63 - 1
+
+
+def _limit(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number: {text!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {number}")
+    return min(number, MAX_LIMIT)
 
 
 def _language(text: str) -> str:
@@ -154,7 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("runs", help="the stored runs of a lesson, newest first")
     p.add_argument("lesson", metavar="ID", help="lesson id (or its order number)")
     p.add_argument("--json", action="store_true", help="a JSON array, for scripts")
-    p.add_argument("--limit", type=int, default=20, help="how many runs (default 20)")
+    p.add_argument("--limit", type=_limit, default=20, help="how many runs (default 20)")
 
     p = sub.add_parser("reset", help="forget the progress of one lesson, or of all")
     p.add_argument("lesson", metavar="ID", nargs="?", help="lesson id (default: every lesson)")
@@ -176,13 +190,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def default_lang(environ: Mapping[str, str]) -> str:
-    """``zh`` when the locale is Chinese; POSIX precedence: LC_ALL, LC_MESSAGES, then LANG."""
+def default_lang(environ: Mapping[str, str], encoding: str | None = None) -> str:
+    """``zh`` when the locale is Chinese (POSIX precedence: LC_ALL, LC_MESSAGES, then LANG)
+    and the output (``encoding``) can show Chinese; otherwise English, not a row of ``?``."""
     for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
         value = environ.get(name, "")
         if value:
-            return "zh" if value.lower().startswith("zh") else "en"
+            if not value.lower().startswith("zh"):
+                return "en"
+            if encoding and not encodes("中文", encoding):
+                return "en"
+            return "zh"
     return "en"
+
 
 
 def _tolerate_unencodable_output() -> None:
@@ -192,15 +212,6 @@ def _tolerate_unencodable_output() -> None:
             stream.reconfigure(errors="replace")  # type: ignore[union-attr]
         except (AttributeError, ValueError, OSError):
             pass
-
-
-def _silence_stdout() -> None:
-    # Python would report the broken pipe again when it flushes stdout at exit.
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError, AttributeError):
-        pass
 
 
 # -- the app ------------------------------------------------------------------------------

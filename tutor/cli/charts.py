@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from tutor.cli.common import fancy
+from tutor.text import inert
+
 if TYPE_CHECKING:
     from tutor.lesson.catalog import LoadedLesson
-    from tutor.plot import Curve
+    from tutor.plot import Curve, Tier
 
 CHART_HEIGHT = 15
 CHART_MAX_WIDTH = 100
@@ -32,7 +35,8 @@ def chart_groups(
         names.sort(key=lambda n: n in epoch_names)  # per-step first: the smoothed main line
         curves = [
             Curve(
-                declared[n].title(lang) if n in declared else n,
+                # A series named by lesson code may hold anything: drawn inert.
+                inert(declared[n].title(lang) if n in declared else n, multiline=False),
                 list(history[n]),
                 "epoch" if n in epoch_names else "step",
                 PALETTE[i % len(PALETTE)],
@@ -66,7 +70,7 @@ def render_charts(
     from tutor.series import DEFAULT_SMOOTHING, steps_per_epoch
 
     spe = steps_per_epoch(dict(history), epoch_names)
-    tier = plot.detect_tier()
+    tier = _tier()
     out = []
     for title, curves in chart_groups(history, loaded, epoch_names, lang):
         chart = plot.Chart(
@@ -81,6 +85,13 @@ def render_charts(
         )
         out.append(plot.to_ansi(plot.render(chart, width, CHART_HEIGHT), color))
     return out
+
+
+def _tier() -> Tier:
+    """The chart tier for stdout: ASCII when it cannot show braille or box lines."""
+    from tutor import plot
+
+    return plot.detect_tier() if fancy() else "ascii"
 
 
 def render_compare(
@@ -99,9 +110,7 @@ def render_compare(
         )
         for i, (label, points) in enumerate(series.items())
     )
-    chart = plot.Chart(
-        title, curves, smoothing=DEFAULT_SMOOTHING, tier=plot.detect_tier(), color=color
-    )
+    chart = plot.Chart(title, curves, smoothing=DEFAULT_SMOOTHING, tier=_tier(), color=color)
     return plot.to_ansi(plot.render(chart, width, CHART_HEIGHT), color)
 
 
@@ -109,7 +118,9 @@ def render_samples(images: list[Any], captions: list[str] | None, width: int, co
     """The run's sample pictures with captions; half blocks in colour, shade characters without."""
     from tutor import imageview
 
-    if not color:
+    if captions:
+        captions = [inert(str(c), multiline=False) for c in captions]
+    if not color or not fancy():
         return str(imageview.render_images_ascii(images, captions, max_width=width))
     from io import StringIO
 

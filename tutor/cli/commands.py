@@ -7,13 +7,12 @@ the progress store) and prints; anything heavy is imported inside the command th
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 import threading
 import time
 from collections.abc import Sequence
-from contextlib import nullcontext, redirect_stdout
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,13 +25,16 @@ from tutor.cli.common import (
     find_lesson,
     fit,
     isatty,
+    json_text,
     lesson_dirs,
+    marks,
     one_line,
     plural,
     print_problems,
+    say,
     unknown_lesson,
 )
-from tutor.cli.output import JsonOutput, TextOutput, jsonable
+from tutor.cli.output import InertWriter, JsonOutput, TextOutput, jsonable
 from tutor.cli.signals import ctrl_c_cancels
 from tutor.events import format_metrics
 
@@ -46,10 +48,10 @@ if TYPE_CHECKING:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    catalog = catalog_for(args)
+    catalog = catalog_for(args, warn=False)  # a missing directory is one of its problems
     if args.json:
         rows = [lesson_json(x, args.lang) for x in catalog.lessons]
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        print(json_text(rows, indent=2))
     else:
         for line in lesson_table(catalog.lessons, args.lang, _list_width()):
             print(line)
@@ -187,6 +189,7 @@ def _run(
     device_label: str,
     args: argparse.Namespace,
 ) -> int:
+    from tutor.training.process import RunRequest
     from tutor.training.runner import run_lesson
 
     cancel = threading.Event()
@@ -196,14 +199,26 @@ def _run(
         sink = JsonOutput(out, loaded, args.lang)
     else:
         sink = TextOutput(out, loaded, args.lang, device_label)
-    # With --json, print()s in lesson code would corrupt the event stream: send them to stderr.
-    quiet = redirect_stdout(sys.stderr) if args.json else nullcontext()
+    # What was reported so far, for a run that has to be ended by force (signals.py).
+    seen = _so_far(RunRequest(loaded, params, device, lang=args.lang), sink)
+    started_at = time.time()
+
+    def store_stuck_run(signum: int) -> None:
+        _store_run(seen.result(), started_at)
+
+    # Lesson code's own print()s: inert (no escape sequences reach the terminal), and with
+    # --json on stderr, so they cannot corrupt the event stream.
+    lesson_out = InertWriter(sys.stderr if args.json else sys.stdout)
     ended_by: list[int] = []  # SIGTERM / SIGHUP received during the run
-    with ctrl_c_cancels(cancel, ended_by), quiet:
+    with (
+        ctrl_c_cancels(cancel, ended_by, on_stuck=store_stuck_run),
+        redirect_stdout(lesson_out),
+        redirect_stderr(InertWriter(sys.stderr)),
+    ):
         result = run_lesson(
             loaded,
             params,
-            sink=sink,
+            sink=seen,
             cancel=cancel,
             device=device,
             lang=args.lang,
@@ -211,18 +226,54 @@ def _run(
         )
     strict = getattr(args, "strict", False)
     unresolved = unresolved_questions(loaded, result)
-    if isinstance(sink, JsonOutput):
-        sink.finish(result, quiz=[{"id": q, "resolved": q not in unresolved} for q in _ids(loaded)])
-    else:
-        sink.finish(result)
-        for qid in sorted(unresolved) if strict else ():
-            print(f"{PROG}: quiz question {qid!r} has no answer from this run", file=sys.stderr)
-    _store_run(result)
+    stored = True
+    try:  # printing the summary can fail (a closed pipe): the run is stored all the same
+        if isinstance(sink, JsonOutput):
+            quiz = [{"id": q, "resolved": q not in unresolved} for q in _ids(loaded)]
+            sink.finish(result, quiz=quiz)
+        else:
+            sink.finish(result)
+            for qid in sorted(unresolved) if strict else ():
+                print(f"{PROG}: quiz question {qid!r} has no answer from this run", file=sys.stderr)
+    finally:
+        stored = _store_run(result, started_at)
     if ended_by:
         return 128 + ended_by[0]  # the shell's "ended by signal N"
+    if not stored:
+        return 1
     if strict and (unresolved or any(c.error for c in result.checks)):
         return 1
     return 0 if result.ok else 1
+
+
+def _so_far(request: Any, sink: Any) -> Any:
+    """The app's collector of a run's events (``tutor.training.process``), which also keeps
+    per-epoch values: in-process, the points of the last epochs may still be buffered in
+    the lesson's context when a stuck run has to be stored as it is."""
+    from tutor.events import EpochEnded
+    from tutor.training.process import _Collector
+
+    class SoFar(_Collector):
+        def __init__(self, request: Any, sink: Any) -> None:
+            super().__init__(request, sink)
+            self.epoch_points: dict[str, list[tuple[float, float]]] = {}
+
+        def __call__(self, event: Any) -> None:
+            if isinstance(event, EpochEnded):
+                for name, value in event.metrics.items():
+                    point = (float(event.epoch), float(value))
+                    self.epoch_points.setdefault(name, []).append(point)
+            super().__call__(event)
+
+        def result(self) -> RunResult:
+            result = self.fallback_result("was ended", cancelled=True, output=[])
+            for name, points in self.epoch_points.items():
+                known = dict(result.history.get(name, []))
+                result.history[name] = sorted({**known, **dict(points)}.items())
+                result.metrics.setdefault(name, points[-1][1])
+            return result
+
+    return SoFar(request, sink)
 
 
 def _ids(loaded: LoadedLesson) -> list[str]:
@@ -255,50 +306,110 @@ def _learner_code(loaded: LoadedLesson) -> Path:
     return path
 
 
-def _store_run(result: RunResult) -> None:
-    """Headless runs count as progress too; a store problem must not fail the run."""
-    from tutor.progress import ProgressError, ProgressStore
+def _store_run(result: RunResult, started_at: float | None = None) -> bool:
+    """Headless runs count as progress too. Returns whether the run is in the store; if it
+    cannot be, it is kept as a pending file (stored at the next start that can write) and
+    one line says why and where. Never raises."""
+    from tutor.progress import ProgressStore
+    from tutor.progress.pending import explain, keep_run
 
     try:
         with ProgressStore() as store:
             if store.recovered_message:
-                print(f"{PROG}: {store.recovered_message}", file=sys.stderr)
-            store.record_run(result)
-    except (ProgressError, OSError) as e:
-        print(f"{PROG}: could not save this run to your progress: {e}", file=sys.stderr)
+                say(f"{PROG}: {store.recovered_message}", sys.stderr)
+            _store_pending(store)
+            store.record_run(result, started_at=started_at)
+        return True
+    except Exception as e:  # locked, read-only, full, newer, not a directory, ...
+        problem = explain(e)
+    try:
+        kept = keep_run(result, started_at)
+    except OSError as e:
+        say(f"{PROG}: could not save this run: {problem} (nor keep it aside: {e})", sys.stderr)
+        return False
+    say(
+        f"{PROG}: could not save this run: {problem}. It is kept in {kept} and will be "
+        "stored the next time dl-tutor can write",
+        sys.stderr,
+    )
+    return False
+
+
+def _store_pending(store: ProgressStore) -> None:
+    """Store the runs kept aside while the store could not be written (pending.py)."""
+    from tutor.progress.pending import store_pending_runs
+
+    count, problems = store_pending_runs(store)
+    if count:
+        say(f"{PROG}: stored {count} {plural(count, 'run')} kept from before", sys.stderr)
+    for problem in problems:
+        say(f"{PROG}: {problem}", sys.stderr)
 
 
 # -- progress, runs, reset ------------------------------------------------------------------
 
 
-def _open_store() -> ProgressStore:
-    from tutor.progress import ProgressStore
+class StoreUnusable(Exception):
+    """The progress file cannot be used; the message is one line for the learner."""
 
-    store = ProgressStore()
+
+def _open_store(*, reading: bool = False) -> ProgressStore:
+    """The store, with pending runs stored first; for a command that only reads, a store
+    that cannot be written is opened read-only (with a note). Raises StoreUnusable."""
+    from tutor.progress import ProgressError, ProgressStore
+    from tutor.progress.pending import explain
+
+    try:
+        store = ProgressStore()
+    except Exception as e:
+        if not reading or isinstance(e, ProgressError):
+            raise StoreUnusable(explain(e)) from e
+        try:
+            store = ProgressStore.open_readonly()
+        except Exception:
+            raise StoreUnusable(explain(e)) from e
+        say(f"{PROG}: {explain(e)} (shown read-only)", sys.stderr)
+        return store
     if store.recovered_message:
-        print(f"{PROG}: {store.recovered_message}", file=sys.stderr)
+        say(f"{PROG}: {store.recovered_message}", sys.stderr)
+    try:
+        _store_pending(store)
+    except Exception as e:
+        store.close()
+        raise StoreUnusable(explain(e, store.path)) from e
     return store
+
+
+def _store_failed(e: Exception) -> int:
+    """One line for a store error (exit 1); the message of StoreUnusable is that line."""
+    from tutor.progress.pending import explain
+
+    return fail(str(e) if isinstance(e, StoreUnusable) else explain(e), 1)
 
 
 def cmd_progress(args: argparse.Namespace) -> int:
     catalog = catalog_for(args)
-    with _open_store() as store:
-        rows = store.summary(
-            [
-                (x.id, x.lesson.title.get(args.lang), [q.id for q in x.lesson.quiz])
-                for x in catalog.lessons
-            ]
-        )
+    try:
+        with _open_store(reading=True) as store:
+            rows = store.summary(
+                [
+                    (x.id, x.lesson.title.get(args.lang), [q.id for q in x.lesson.quiz])
+                    for x in catalog.lessons
+                ]
+            )
+    except Exception as e:  # sqlite3.Error, OSError, ProgressError: never a traceback
+        return _store_failed(e)
     if args.json:
-        print(json.dumps([dict(vars(r)) for r in rows], ensure_ascii=False, indent=1))
+        print(json_text([dict(vars(r)) for r in rows], indent=1))
         return 0
-    marks = {"done": "✓ done", "started": "… started", "new": "  new"}
+    done, _, more = marks()
+    status_marks = {"done": f"{done} done", "started": f"{more[0]} started", "new": "  new"}
     header = ("#", "lesson", "status", "runs", "quiz", "first try", "exercises")
     table = [header] + [
         (
             str(x.lesson.order),
             fit(r.title, 34),
-            marks[r.status],
+            status_marks[r.status],
             str(r.runs),
             f"{r.questions_correct}/{r.questions}",
             f"{r.questions_first_try}/{r.questions}" if r.questions else "-",
@@ -321,8 +432,11 @@ def cmd_runs(args: argparse.Namespace) -> int:
     loaded = find_lesson(catalog, args.lesson)
     if loaded is None:
         return unknown_lesson(catalog, args.lesson)
-    with _open_store() as store:
-        runs = store.runs(loaded.id, limit=args.limit)
+    try:
+        with _open_store(reading=True) as store:
+            runs = store.runs(loaded.id, limit=args.limit)
+    except Exception as e:
+        return _store_failed(e)
     if args.json:
         fields = (
             "id",
@@ -337,11 +451,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
             "started_at",
             "passed",
         )
-        print(
-            json.dumps(
-                [{f: jsonable(getattr(r, f)) for f in fields} for r in runs], ensure_ascii=False
-            )
-        )
+        print(json_text([{f: jsonable(getattr(r, f)) for f in fields} for r in runs]))
         return 0
     if not runs:
         print(f"no runs of {loaded.id} yet: '{PROG} run {loaded.id}' or press r in the app")
@@ -352,7 +462,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
         changed = {k: v for k, v in r.params.items() if defaults.get(k) != v}
         params = " ".join(f"{k}={v}" for k, v in changed.items()) or "defaults"
         checks = sum(c.get("passed", False) for c in r.checks)
-        print(
+        say(  # metric names and parameter values come from lesson code and --set
             f"#{r.id:<4} {when}  {r.status:<9}  checks {checks}/{len(r.checks)}  "
             f"{format_metrics(r.metrics)}  [{params}]"
         )
@@ -375,7 +485,10 @@ def cmd_reset(args: argparse.Namespace) -> int:
         if answer.strip().lower() not in ("y", "yes"):
             print("nothing changed")
             return 1
-    with _open_store() as store:
-        store.reset(lesson_id)
+    try:
+        with _open_store() as store:
+            store.reset(lesson_id)
+    except Exception as e:
+        return _store_failed(e)
     print(f"progress of {target} cleared")
     return 0

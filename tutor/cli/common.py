@@ -4,11 +4,16 @@ lessons and the lesson named on the command line, and text that fits terminal ce
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import re
 import sys
 import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
+
+from tutor.text import inert
 
 if TYPE_CHECKING:
     from tutor.lesson.catalog import Catalog, LoadedLesson, Problem
@@ -19,8 +24,84 @@ LIST_WIDTH = 80  # tables and charts fit this when stdout is not a terminal
 
 def fail(message: str, code: int = 2) -> int:
     """Print ``dl-tutor: message`` on stderr; returns the exit code (2: a usage error)."""
-    print(f"{PROG}: {message}", file=sys.stderr)
+    print(plain(f"{PROG}: {inert(message)}", sys.stderr), file=sys.stderr)
     return code
+
+
+def say(text: str, out: TextIO | None = None) -> None:
+    """Print text that may hold what lessons wrote (titles, values, file names), inert."""
+    out = out or sys.stdout
+    print(plain(inert(text), out), file=out)
+
+
+# C1 controls survive json.dumps(ensure_ascii=False); as \u escapes they are the same JSON.
+_JSON_C1 = re.compile("[\x7f-\x9f]")
+
+
+def json_text(value: Any, **kwargs: Any) -> str:
+    """``json.dumps`` without raw control characters (C0 ones JSON escapes already)."""
+    text = json.dumps(value, ensure_ascii=False, **kwargs)
+    return _JSON_C1.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def silence(stream: TextIO) -> None:
+    """The reader of ``stream`` left (``| head``): send the rest to /dev/null, so neither
+    later output nor Python's flush at exit reports the broken pipe again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+# -- what the output can encode -----------------------------------------------------------
+
+# Box lines, check marks, the ellipsis, braille and Chinese: all or nothing.
+_PROBE = "─│✓✗…⠿中文"
+
+
+def encodes(text: str, encoding: str) -> bool:
+    try:
+        text.encode(encoding)
+    except (UnicodeError, LookupError):
+        return False
+    return True
+
+
+def can_encode(text: str, stream: TextIO | None = None) -> bool:
+    return encodes(text, getattr(stream or sys.stdout, "encoding", None) or "utf-8")
+
+
+def fancy(stream: TextIO | None = None) -> bool:
+    """Whether ``stream`` (stdout) can show box characters, ✓ ✗ and CJK; else (``LC_ALL=C``
+    with ``PYTHONUTF8=0``: ASCII) the CLI draws with ASCII and defaults to English."""
+    return can_encode(_PROBE, stream)
+
+
+def marks(stream: TextIO | None = None) -> tuple[str, str, str]:
+    """(passed, failed, ellipsis) marks that ``stream`` can show."""
+    return ("✓", "✗", "…") if fancy(stream) else ("+", "x", "...")
+
+
+# Typography with a plain ASCII spelling, for an output that cannot show the real thing.
+_TO_ASCII = str.maketrans(
+    {"≤": "<=", "≥": ">=", "×": "x", "·": ".", "–": "-", "—": "--", "−": "-", "…": "...",
+     "→": "->", "←": "<-", "✓": "+", "✗": "x", "‘": "'", "’": "'", "“": '"', "”": '"'}
+)  # fmt: skip
+
+
+def plain(text: str, stream: TextIO | None = None) -> str:
+    """``text`` as ``stream`` will show it: typography it cannot encode in ASCII spelling
+    (``≤`` as ``<=``), anything else as ``?`` now, so widths are measured on what is
+    printed (a CJK character is 2 cells, ``?`` one)."""
+    encoding = getattr(stream or sys.stdout, "encoding", None) or "utf-8"
+    if encodes(text, encoding):
+        return text
+    try:
+        return text.translate(_TO_ASCII).encode(encoding, "replace").decode(encoding)
+    except LookupError:
+        return text
 
 
 def plural(n: int, word: str) -> str:
@@ -44,16 +125,26 @@ def lesson_dirs(args: argparse.Namespace) -> list[Path]:
     return all_dirs(args.lessons)
 
 
-def catalog_for(args: argparse.Namespace) -> Catalog:
+def warn_missing_dirs(args: argparse.Namespace) -> None:
+    """Say on stderr which ``--lessons DIR`` does not exist (only ``list`` and ``validate``
+    print the catalog's problems; every other command would be silent about it)."""
+    for path in args.lessons:
+        if not path.exists():
+            say(f"{PROG}: warning: --lessons {path}: no such directory", sys.stderr)
+
+
+def catalog_for(args: argparse.Namespace, *, warn: bool = True) -> Catalog:
     """Every lesson the command line can reach (loading imports pydantic: only when needed)."""
     from tutor.lesson.loader import load_paths
 
+    if warn:
+        warn_missing_dirs(args)
     return load_paths(lesson_dirs(args))
 
 
 def print_problems(problems: Iterable[Problem], out: TextIO) -> None:
-    for problem in problems:
-        print(problem, file=out)
+    for problem in problems:  # file names and quoted YAML are the lesson author's text
+        say(str(problem), out)
 
 
 def find_lesson(catalog: Catalog, key: str) -> LoadedLesson | None:
@@ -99,14 +190,17 @@ def cell_width(text: str) -> int:
 
 
 def fit(text: str, width: int, *, right: bool = False) -> str:
-    """``text`` cut with … and padded to exactly ``width`` cells."""
+    """``text`` cut with … and padded to exactly ``width`` cells (inert, and as stdout can
+    show it: on an ASCII terminal cut with ``...``)."""
+    text = plain(inert(text, multiline=False))
+    ellipsis = marks()[2]
     if cell_width(text) > width:
         out, used = "", 0
         for ch in text:
             w = cell_width(ch)
-            if used + w > width - 1:
+            if used + w > width - len(ellipsis):
                 break
             out, used = out + ch, used + w
-        text = out + "…" if width >= 1 else ""
+        text = (out + ellipsis)[:width] if width >= 1 else ""
     pad = " " * max(0, width - cell_width(text))
     return pad + text if right else text + pad

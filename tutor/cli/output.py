@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import shutil
@@ -13,8 +12,19 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TextIO
 
 from tutor.cli.charts import CHART_MAX_WIDTH, render_charts, render_samples
-from tutor.cli.common import LIST_WIDTH, PROG, cell_width, fit, isatty
+from tutor.cli.common import (
+    LIST_WIDTH,
+    PROG,
+    cell_width,
+    fit,
+    isatty,
+    json_text,
+    marks,
+    plain,
+    silence,
+)
 from tutor.events import format_metrics
+from tutor.text import inert
 
 if TYPE_CHECKING:
     from tutor.events import Event, RunResult
@@ -98,8 +108,12 @@ class JsonOutput:
         )
 
     def _write(self, **fields: Any) -> None:
-        self.out.write(json.dumps(jsonable(fields), ensure_ascii=False, allow_nan=False) + "\n")
-        self.out.flush()
+        line = json_text(jsonable(fields), allow_nan=False) + "\n"
+        try:
+            self.out.write(line)
+            self.out.flush()
+        except BrokenPipeError:  # `run --json | head -1`: the run goes on and is stored
+            silence(self.out)
 
 
 def end_fields(result: RunResult, loaded: LoadedLesson | None, lang: str) -> dict[str, Any]:
@@ -135,6 +149,35 @@ def use_color(stream: TextIO, environ: Mapping[str, str] = os.environ) -> bool:
     return isatty(stream) and not environ.get("NO_COLOR") and not dumb_terminal(environ)
 
 
+class InertWriter:
+    """A text stream for lesson code's own ``print``: control characters become visible
+    (``\\x1b``) before they reach ``target``; newlines and tabs stay (``\\r`` does not: a
+    progress bar redrawn in place shows as one line per redraw, never as a command)."""
+
+    def __init__(self, target: TextIO) -> None:
+        self.target = target
+
+    def write(self, text: str) -> int:
+        try:
+            self.target.write(inert(text))
+        except BrokenPipeError:
+            silence(self.target)
+        return len(text)
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        try:
+            self.target.flush()
+        except BrokenPipeError:
+            silence(self.target)
+
+    def __getattr__(self, name: str) -> Any:  # encoding, isatty, fileno, ...
+        return getattr(self.target, name)
+
+
 class TextOutput:
     """Human output: a header, throttled epoch lines, logs, then the summary (:meth:`finish`)."""
 
@@ -163,7 +206,8 @@ class TextOutput:
             self.epochs = event.epochs
             self._header(event)
         elif isinstance(event, ev.DatasetChosen):
-            self._line(f"dataset  {event.name}" + (f" ({event.note})" if event.note else ""))
+            note = f" ({inert(event.note, multiline=False)})" if event.note else ""
+            self._line(f"dataset  {event.name}{note}")
         elif isinstance(event, ev.EpochEnded):
             self._epoch(event)
         elif isinstance(event, ev.LogLine):
@@ -174,7 +218,7 @@ class TextOutput:
 
     def _header(self, event: Any) -> None:
         lesson = self.loaded.lesson
-        self._line(f"{self.loaded.id}: {lesson.title.get(self.lang)}")
+        self._line(f"{self.loaded.id}: {inert(lesson.title.get(self.lang), multiline=False)}")
         params = "  ".join(f"{k}={v}" for k, v in event.params.items())
         self._line(f"params  {params or '(none)'}")
         self._line(
@@ -206,8 +250,7 @@ class TextOutput:
         epoch = min(event.epoch, event.epochs) if event.epochs else event.epoch
         text = f"  epoch {epoch}{total}  step {event.step}  {format_metrics(event.metrics)}"
         text = fit(f"{text}  {event.elapsed:.1f}s", max(10, self.width - 1)).rstrip()
-        self.out.write(self._erase_status() + text)
-        self.out.flush()
+        self._write(self._erase_status() + text)
         self._status_shown = True
         self._status_width = cell_width(text)
 
@@ -216,11 +259,19 @@ class TextOutput:
             return "\r\x1b[K"
         return "\r" + " " * self._status_width + "\r"
 
-    def _line(self, text: str = "") -> None:
+    def _line(self, text: str = "", *, raw: bool = False) -> None:
+        """Print a line; inert (lesson text, logs, values) unless ``raw`` (our own colours)."""
         if self._status_shown:
-            self.out.write(self._erase_status())
+            self._write(self._erase_status())
             self._status_shown = False
-        print(text, file=self.out, flush=True)
+        self._write((text if raw else plain(inert(text), self.out)) + "\n")
+
+    def _write(self, text: str) -> None:
+        try:
+            self.out.write(text)
+            self.out.flush()
+        except BrokenPipeError:  # `run | head`: the run goes on and is stored
+            silence(self.out)
 
     # the summary
     def finish(self, result: RunResult) -> None:
@@ -230,7 +281,7 @@ class TextOutput:
         for block in (*self._charts(result), self._images(result)):
             if block:
                 self._line()
-                self._line(block)
+                self._line(block, raw=True)  # ANSI colours; labels made inert when drawn
         self._line()
         for line in summary_lines(result, self.loaded, self.lang):
             self._line(line)
@@ -271,6 +322,7 @@ def summary_lines(result: RunResult, loaded: LoadedLesson, lang: str) -> list[st
     """Final metrics, checks ✓/✗, status, and the traceback or hint of a run that went wrong."""
     from tutor.quiz import format_value
 
+    passed_mark, failed_mark, _ = marks()
     lines = []
     if result.metrics:
         lines.append(f"final    {format_metrics(result.metrics)}")
@@ -278,7 +330,8 @@ def summary_lines(result: RunResult, loaded: LoadedLesson, lang: str) -> list[st
         lines.append("checks")
         for c in result.checks:
             value = f"error: {c.error}" if c.error else format_value(c.value)
-            lines.append(f"  {'✓' if c.passed else '✗'} {c.name}: {value} (target {c.expected})")
+            mark = passed_mark if c.passed else failed_mark
+            lines.append(f"  {mark} {c.name}: {value} (target {c.expected})")
     elif loaded.lesson.checks and result.status != "completed":
         lines.append(f"checks   not evaluated: the run {result.status}")
     passed = sum(c.passed for c in result.checks)

@@ -320,6 +320,46 @@ class ProgressStore(AnswersMixin):
         self._conn: sqlite3.Connection | None = None
         self._open()
 
+    @classmethod
+    def open_readonly(cls, path: Path | str | None = None) -> ProgressStore:
+        """The store for reading only, where it cannot be opened for writing (a read-only
+        data directory, a writer holding the lock): no migration, no recovery; writes fail.
+
+        Even a reader of a WAL database must create the ``-shm`` file; where it cannot (the
+        directory is read-only) the file is opened ``immutable``: the main file as it is,
+        without the tail of a ``-wal`` a crashed writer may have left.
+        """
+        store = cls.__new__(cls)
+        store.path = Path(path) if path is not None else paths.data_dir() / DB_NAME
+        store.recovered_message, store.moved_to = None, None
+        store._lock, store._conn = threading.RLock(), None
+        last: sqlite3.Error | None = None
+        for query in ("mode=ro", "mode=ro&immutable=1"):
+            try:
+                conn = sqlite3.connect(
+                    f"{store.path.resolve().as_uri()}?{query}",
+                    uri=True,
+                    timeout=BUSY_TIMEOUT_MS / 1000,
+                    isolation_level=None,
+                    check_same_thread=False,
+                )
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
+                app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+            except sqlite3.Error as e:
+                last = e
+                continue
+            if app_id != APPLICATION_ID or version != SCHEMA_VERSION:
+                conn.close()
+                newer = "a newer" if version > SCHEMA_VERSION else "another"
+                raise ProgressError(
+                    f"{store.path} cannot be read: written by {newer} dl-tutor, and it "
+                    "cannot be written (read-only) to upgrade it"
+                )
+            store._conn = conn
+            return store
+        assert last is not None
+        raise last
+
     # ---------------------------------------------------------------- opening
 
     def _connect(self) -> sqlite3.Connection:

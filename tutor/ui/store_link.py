@@ -24,6 +24,7 @@ from textual.message_pump import MessagePump
 from tutor.events import RunResult
 from tutor.lesson.catalog import Catalog
 from tutor.progress import ProgressError, ProgressStore, StoredRun
+from tutor.progress.pending import explain, keep_run, store_pending_runs
 from tutor.ui.messages import StoreSnapshot, StoreSnapshotReady
 
 # A write that met another process's lock (after the store's own busy timeout) is tried
@@ -176,6 +177,8 @@ def open_store(given: ProgressStore | None, catalog: Catalog) -> StoreOpened:
     try:
         if store is None:
             store = ProgressStore()
+        # Runs a front end finished but could not store (tutor.progress.pending) go in first.
+        store_pending_runs(store)
         return StoreOpened(
             store,
             lang=store.get_state("lang"),
@@ -196,7 +199,16 @@ def remember_lesson(lesson_id: str, store: ProgressStore) -> None:
 
 
 def record_run(result: RunResult, store: ProgressStore) -> int:
-    return store.record_run(result)
+    """Store a finished run; if the store refuses it (after the lock retries), the run is kept
+    in a pending file, stored at the next start, and the error says where: never lost."""
+    try:
+        return int(write_retrying(lambda s: s.record_run(result), store))
+    except (ProgressError, sqlite3.Error, OSError) as e:
+        try:
+            kept = f"the run is kept in {keep_run(result)} and stored at the next start"
+        except OSError:
+            kept = "the run could not be kept either"
+        raise ProgressError(f"{explain(e, store.path)}; {kept}") from e
 
 
 def reset_lesson(lesson_id: str, store: ProgressStore) -> None:
