@@ -8,7 +8,6 @@ update rule -- is a short function written out below.
 
 import math
 
-import plotext
 import torch
 
 TRUE_W = [2.0, -3.4]
@@ -52,6 +51,8 @@ def sgd(params, lr, batch_size):
 
 def scatter_plot(xs, ys, width=60, height=15):
     """The data as a scatter plot in text, the terminal's version of plt.scatter."""
+    import plotext  # text plots for the terminal; only this picture needs it
+
     fig = plotext.figure
     fig.clear()
     fig.plot_size(width, height)
