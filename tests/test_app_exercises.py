@@ -104,7 +104,7 @@ async def test_pane_hints_and_the_solution_gate(app: TutorApp, store: ProgressSt
         await pilot.press("5")
         assert app.query_one("#main-tabs").active == "pane-exercise"
         assert "This lesson has no exercises" in text_of(app, "#exercise-empty")
-        assert "02 Linear regression from scratch" in text_of(app, "#exercise-empty")
+        assert "03 Linear regression from scratch" in text_of(app, "#exercise-empty")
 
         await open_exercise(pilot, SQUARED_LOSS)
         loaded = lesson(app)
@@ -227,7 +227,7 @@ async def test_reset_asks_and_keeps_a_backup(
 
         await pilot.press("ctrl+r")  # works in the editor too
         assert isinstance(app.screen, ConfirmScreen)
-        assert "Reset your code for 02" in str(app.screen.query_one("#confirm-question").content)
+        assert "Reset your code for 03" in str(app.screen.query_one("#confirm-question").content)
         await pilot.press("n")
         assert not isinstance(app.screen, ConfirmScreen)
         assert view(app).code == edited

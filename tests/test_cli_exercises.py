@@ -56,7 +56,7 @@ def test_check_creates_the_starter_and_reports_not_attempted(
 ) -> None:
     path = exercises.workspace_file(LINREG)
     assert not path.exists()
-    code, out, _ = run_cli(capsys, "check", "2")
+    code, out, _ = run_cli(capsys, "check", "3")
     assert code == 1
     assert path.read_text(encoding="utf-8") == exercises.starter_code(LINREG)
     lines = out.splitlines()
@@ -93,7 +93,7 @@ def test_check_marks_each_outcome_records_attempts_and_sets_the_exit_code(
 
 def test_check_error_mark_and_json(capsys: pytest.CaptureFixture[str]) -> None:
     path = write_workspace({LINREG_BODY: "    return X * w + b"})
-    code, out, _ = run_cli(capsys, "check", "2", "--json")
+    code, out, _ = run_cli(capsys, "check", "3", "--json")
     assert code == 1
     payload = json.loads(out)
     assert payload["lesson"] == LINREG.id and payload["file"] == str(path)
@@ -104,48 +104,48 @@ def test_check_error_mark_and_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert results["linreg"]["line"] == 36
     assert "RuntimeError" in results["linreg"]["message"]
 
-    code, out, _ = run_cli(capsys, "check", "2")
+    code, out, _ = run_cli(capsys, "check", "3")
     assert "  ! linreg (line 36): linreg(X=randn(10, 2), w=randn(2, 1), b=randn(1)) raised" in out
     assert "      line 36: return X * w + b" in out
 
 
 def test_solution_only_after_a_failed_attempt(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run_cli(capsys, "solution", "2", "linreg")
+    code, out, err = run_cli(capsys, "solution", "3", "linreg")
     assert code == 1 and out == ""
     assert "opens after a failed attempt" in err
 
     write_workspace({LINREG_BODY: "    return X @ w"})
-    assert run_cli(capsys, "check", "2")[0] == 1
-    code, out, _ = run_cli(capsys, "solution", "2", "linreg")
+    assert run_cli(capsys, "check", "3")[0] == 1
+    code, out, _ = run_cli(capsys, "solution", "3", "linreg")
     assert code == 0
     assert out == (
         "# the lesson's linreg (linear_regression_scratch.py)\n"
         + exercises.solution(LINREG, "linreg")
     )
     # A passed exercise was never failed: its solution stays closed.
-    assert run_cli(capsys, "solution", "2", "sgd")[0] == 1
+    assert run_cli(capsys, "solution", "3", "sgd")[0] == 1
 
 
 def test_hints_come_one_level_at_a_time(capsys: pytest.CaptureFixture[str]) -> None:
     hints = [h.en for h in LINREG.lesson.exercises[3].hints]  # sgd
-    outs = [run_cli(capsys, "hint", "2", "sgd")[1] for _ in range(len(hints) + 1)]
+    outs = [run_cli(capsys, "hint", "3", "sgd")[1] for _ in range(len(hints) + 1)]
     assert outs[0] == f"hint 1/3 for sgd: {hints[0]}\n(run it again for hint 2)\n"
     assert outs[1].startswith(f"hint 2/3 for sgd: {hints[1]}")
     assert outs[2] == f"hint 3/3 for sgd: {hints[2]}\n"
     assert outs[3] == outs[2]  # the last level again
 
-    code, out, _ = run_cli(capsys, "hint", "2", "linreg", "--level", "2")
+    code, out, _ = run_cli(capsys, "hint", "3", "linreg", "--level", "2")
     assert code == 0 and out.startswith("hint 2/3 for linreg:")
-    code, _, err = run_cli(capsys, "hint", "2", "linreg", "--level", "4")
+    code, _, err = run_cli(capsys, "hint", "3", "linreg", "--level", "4")
     assert code == 2 and "hints 1 to 3, not 4" in err
-    code, out, _ = run_cli(capsys, "--lang", "zh", "hint", "2", "sgd", "--level", "1")
+    code, out, _ = run_cli(capsys, "--lang", "zh", "hint", "3", "sgd", "--level", "1")
     assert LINREG.lesson.exercises[3].hints[0].zh in out
 
 
 def test_unknown_exercise_lesson_and_lessons_without_exercises(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    code, _, err = run_cli(capsys, "hint", "2", "squaredloss")
+    code, _, err = run_cli(capsys, "hint", "3", "squaredloss")
     assert code == 2 and "did you mean 'squared_loss'?" in err
     code, _, err = run_cli(capsys, "check", "autograd")
     assert code == 2 and "has no exercises; these do: linear-regression-scratch" in err
@@ -154,17 +154,17 @@ def test_unknown_exercise_lesson_and_lessons_without_exercises(
 
 
 def test_exercise_prints_the_tasks_path_and_resets(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run_cli(capsys, "exercise", "2", "--path")
+    code, out, _ = run_cli(capsys, "exercise", "3", "--path")
     path = exercises.workspace_file(LINREG)
     assert code == 0 and out == f"{path}\n" and path.exists()
 
-    code, out, _ = run_cli(capsys, "exercise", "2")
+    code, out, _ = run_cli(capsys, "exercise", "3")
     assert code == 0
     assert f"your file: {path}" in out
     assert "  sgd — The update: sgd" in out
 
     path.write_text("my attempt\n", encoding="utf-8")
-    code, out, _ = run_cli(capsys, "exercise", "2", "--reset")
+    code, out, _ = run_cli(capsys, "exercise", "3", "--reset")
     assert code == 0 and "reset" in out and ".bak" in out
     assert path.read_text(encoding="utf-8") == exercises.starter_code(LINREG)
     assert path.with_name(path.name + ".bak").read_text(encoding="utf-8") == "my attempt\n"
@@ -190,7 +190,7 @@ def test_watch_checks_again_on_every_save_and_ctrl_c_ends_it(
 
     monkeypatch.setattr(exercises, "check_exercises", check)
     monkeypatch.setattr(exercises, "watch_changes", saves)
-    code, out, _ = run_cli(capsys, "watch", "2")
+    code, out, _ = run_cli(capsys, "watch", "3")
     assert code == 0
     assert len(checked) == 3  # the starter, then each save
     assert out.count("exercises passed") == 3

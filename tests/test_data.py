@@ -26,6 +26,8 @@ def _offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("DL_TUTOR_OFFLINE", "1")
     monkeypatch.setenv("DL_TUTOR_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("DL_TUTOR_DATASETS", raising=False)
+    # Debian's Fashion-MNIST is found without any setting; tests see it only when they ask.
+    monkeypatch.setattr(data, "DEBIAN_FASHION_DIR", tmp_path / "no-debian-package")
 
 
 def idx_bytes(array: torch.Tensor) -> bytes:
@@ -134,6 +136,7 @@ def test_fashion_mnist_falls_back_to_digits_with_a_plain_note() -> None:
     train, _, info = load_mnist("fashion-mnist")
     assert info.source == "fallback" and len(train) == 4000
     assert info.note.startswith("Fashion-MNIST not available offline; using MNIST digits")
+    assert "apt install dataset-fashion-mnist" in info.note
 
 
 def test_unknown_kind() -> None:
@@ -576,3 +579,103 @@ def test_import_does_not_import_torch() -> None:
     root = Path(__file__).resolve().parent.parent
     result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True)
     assert result.returncode == 0, result.stderr.decode()
+
+
+# -- Debian's dataset-fashion-mnist ----------------------------------------------------------
+
+DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
+needs_debian = pytest.mark.skipif(
+    not all((DEBIAN_DIR / f"{name}.gz").is_file() for name in data.FASHION_SHA256),
+    reason="Debian's dataset-fashion-mnist is not installed (apt install dataset-fashion-mnist)",
+)
+
+
+@needs_debian
+def test_debian_fashion_mnist_is_found_verified_and_reused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(data, "DEBIAN_FASHION_DIR", DEBIAN_DIR)
+    train, test, info = load_mnist("fashion-mnist")
+    assert (info.source, len(train), len(test)) == ("debian", 60_000, 10_000)
+    assert info.label == "Fashion-MNIST 60k/10k (Debian dataset-fashion-mnist)"
+    assert train.tensors[0].shape == (60_000, 1, 28, 28) and float(train.tensors[0].max()) == 1.0
+    # Every class, 6,000 / 1,000 each, as published.
+    assert torch.bincount(train.tensors[1]).tolist() == [6000] * 10
+    assert torch.bincount(test.tensors[1]).tolist() == [1000] * 10
+    unpacked = tmp_path / "cache" / "datasets" / "debian-fashion-mnist"
+    sizes = {f.name: f.stat().st_size for f in unpacked.iterdir()}
+    assert sizes == {
+        "train-images-idx3-ubyte": 47_040_016,
+        "train-labels-idx1-ubyte": 60_008,
+        "t10k-images-idx3-ubyte": 7_840_016,
+        "t10k-labels-idx1-ubyte": 10_008,
+    }
+
+    # The second load reads the unpacked files: no decompression.
+    def no_decompress(_: bytes) -> bytes:
+        raise AssertionError("unpacked again")
+
+    monkeypatch.setattr(data.gzip, "decompress", no_decompress)
+    again, _, info = load_mnist("fashion-mnist")
+    assert info.source == "debian" and torch.equal(again.tensors[1], train.tensors[1])
+
+
+@needs_debian
+def test_debian_fashion_mnist_beats_the_fallback_but_not_the_learners_dir(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(data, "DEBIAN_FASHION_DIR", DEBIAN_DIR)
+    ctx = FakeCtx()
+    Datasets(ctx).fashion_mnist()
+    assert ctx.used[0][0] == "Fashion-MNIST 60k/10k (Debian dataset-fashion-mnist)"
+    write_fake_mnist(tmp_path / "mine" / "FashionMNIST" / "raw")
+    monkeypatch.setenv("DL_TUTOR_DATASETS", str(tmp_path / "mine"))
+    _, _, info = load_mnist("fashion-mnist")
+    assert info.source == "local"
+
+
+def fake_debian(where: Path, files: dict[str, bytes]) -> None:
+    where.mkdir(parents=True)
+    for name, content in files.items():
+        # Debian recompressed the archives: only the unpacked bytes are the published ones.
+        (where / f"{name}.gz").write_bytes(gzip.compress(content, compresslevel=1))
+
+
+def test_debian_files_that_fail_the_hash_are_not_used(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Right size and header, wrong content: the SHA-256 catches it and the run falls back."""
+    where = tmp_path / "debian"
+    files = {}
+    for f in data.published_files("fashion-mnist", with_md5=False):
+        header = struct.pack(">HBB", 0, 0x08, len(f.shape)) + struct.pack(
+            f">{len(f.shape)}I", *f.shape
+        )
+        files[f.name] = header + bytes(f.size - len(header))  # all-zero images and labels
+    fake_debian(where, files)
+    monkeypatch.setattr(data, "DEBIAN_FASHION_DIR", where)
+    _, _, info = load_mnist("fashion-mnist")
+    assert info.source == "fallback"
+    assert "fails its SHA-256 check" in info.note
+    assert not (tmp_path / "cache" / "datasets" / "debian-fashion-mnist").exists()
+
+
+def test_debian_files_of_the_wrong_size_are_not_used(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    where = tmp_path / "debian"
+    fake_debian(where, fake_mnist())  # the tiny fake set: 20 train images, not 60,000
+    monkeypatch.setattr(data, "DEBIAN_FASHION_DIR", where)
+    _, _, info = load_mnist("fashion-mnist")
+    assert info.source == "fallback"
+    assert "train-images-idx3-ubyte.gz unpacks to" in info.note
+
+
+def test_debian_package_is_not_used_for_digits(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    where = tmp_path / "debian"
+    fake_debian(where, fake_mnist())
+    monkeypatch.setattr(data, "DEBIAN_FASHION_DIR", where)
+    _, _, info = load_mnist("mnist")
+    assert info.source == "fallback" and "Debian" not in info.note

@@ -49,6 +49,20 @@ def sgd(params, lr, batch_size):
             param.grad.zero_()  # backward() adds to .grad; start the next batch from zero
 
 
+def scatter_plot(xs, ys, width=60, height=15):
+    """The data as a scatter plot in text, the terminal's version of plt.scatter."""
+    import plotext  # text plots for the terminal; only this picture needs it
+
+    fig = plotext.figure
+    fig.clear()
+    fig.plot_size(width, height)
+    fig.theme("colorless")
+    points = fig.signal(xs, ys, marker="·")
+    fig.draw(points)
+    fig.title("labels against features[:, 1]")
+    return str(fig.build().string(colorless=True))
+
+
 def train(ctx):
     lr, batch_size = ctx.params.lr, ctx.params.batch_size
 
@@ -58,6 +72,9 @@ def train(ctx):
     features, labels = synthetic_data(true_w, TRUE_B, ctx.params.num_examples, generator)
     features, labels = features.to(ctx.device), labels.to(ctx.device)
     ctx.log(f"first example: x = {features[0].tolist()}, y = {labels[0].item():.4f}")
+    # y against the second feature: a clear line with slope about -3.4.
+    for row in scatter_plot(features[:, 1].tolist(), labels[:, 0].tolist()).splitlines():
+        ctx.log(row.rstrip())
 
     # Look at one minibatch before training, the way you would in a notebook.
     X, y = next(data_iter(batch_size, features, labels))

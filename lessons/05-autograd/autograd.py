@@ -7,6 +7,8 @@ d loss / d w in w.grad. We update w one sample at a time (stochastic gradient
 descent) and zero the gradient after each update.
 """
 
+import math
+
 import torch
 
 XS = [1.0, 2.0, 3.0]
@@ -37,8 +39,51 @@ def accumulation_demo(w_start):
     return after_one, w.grad.item()
 
 
+def two_layers_by_hand(x, y, w1, b1, w2, b2):
+    """Forward and backward through a two-layer network by the chain rule, in plain floats.
+
+    z = w1·x + b1, a = sigmoid(z), y_hat = w2·a + b2, loss = (y_hat − y)².
+    Backward goes from the loss to the input, one local derivative per step.
+    """
+    z = w1 * x + b1
+    a = 1 / (1 + math.exp(-z))
+    y_hat = w2 * a + b2
+    loss_value = (y_hat - y) ** 2
+    d_y_hat = 2 * (y_hat - y)  # d loss / d y_hat
+    d_w2 = d_y_hat * a  # y_hat = w2·a + b2
+    d_b2 = d_y_hat
+    d_a = d_y_hat * w2
+    d_z = d_a * a * (1 - a)  # sigmoid'(z) = a·(1 − a)
+    d_w1 = d_z * x  # z = w1·x + b1
+    d_b1 = d_z
+    return loss_value, {"w1": d_w1, "b1": d_b1, "w2": d_w2, "b2": d_b2}
+
+
+def two_layers_autograd(x, y, w1, b1, w2, b2):
+    """The same network with tensors: backward() fills in every .grad."""
+    params = {name: torch.tensor(value, dtype=torch.float64, requires_grad=True)
+              for name, value in (("w1", w1), ("b1", b1), ("w2", w2), ("b2", b2))}
+    a = torch.sigmoid(params["w1"] * x + params["b1"])
+    loss_value = (params["w2"] * a + params["b2"] - y) ** 2
+    loss_value.backward()
+    return loss_value.item(), {name: t.grad.item() for name, t in params.items()}
+
+
 def train(ctx):
     lr = ctx.params.lr
+
+    # Backpropagation through two layers, by hand and by autograd, on one example.
+    example = {"x": 2.0, "y": 4.0, "w1": 0.5, "b1": 0.1, "w2": 1.5, "b2": -0.2}
+    loss_hand, grads_hand = two_layers_by_hand(**example)
+    loss_auto, grads_auto = two_layers_autograd(**example)
+    ctx.log(f"two layers, x = 2, y = 4: loss {loss_hand:.6f} by hand, {loss_auto:.6f} by autograd")
+    for name in grads_hand:
+        ctx.log(f"  d loss / d {name}: {grads_hand[name]:+.6f} by hand, "
+                f"{grads_auto[name]:+.6f} by autograd")
+    ctx.record("two_layer_grads_by_hand", [grads_hand[k] for k in ("w1", "b1", "w2", "b2")])
+    ctx.record("two_layer_grads_autograd", [grads_auto[k] for k in ("w1", "b1", "w2", "b2")])
+    ctx.record("two_layer_max_diff", max(abs(grads_hand[k] - grads_auto[k]) for k in grads_hand))
+
     w = torch.tensor([ctx.params.w_init], device=ctx.device, requires_grad=True)
 
     # The very first gradient: autograd's value next to the hand formula.

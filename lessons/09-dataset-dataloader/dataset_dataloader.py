@@ -37,13 +37,16 @@ class CsvDataset(Dataset):
         features, labels = table[:, :-1], table[:, [-1]]  # [-1] in a list keeps shape (N, 1)
         if not np.isin(labels, (0.0, 1.0)).all():
             raise ValueError(f"{filepath}: the last column must hold 0/1 labels")
-        # Standardise each column once, here, instead of in every __getitem__ call.
-        std = features.std(axis=0)
-        std[std == 0] = 1.0
-        features = (features - features.mean(axis=0)) / std
-        self.x_data = torch.from_numpy(features)
+        self.x_data = torch.from_numpy(features)  # raw values; standardise() rescales them
         self.y_data = torch.from_numpy(labels)
         self.len = table.shape[0]
+
+    def standardise(self, mean, std):
+        """Rescale every row with the given column statistics, once, instead of in every
+        __getitem__ call. Pass the TRAINING rows' statistics: the test rows stand for data
+        not seen yet, so they must not shape the preprocessing either."""
+        std = torch.where(std == 0, torch.ones_like(std), std)  # a constant column stays put
+        self.x_data = (self.x_data - mean) / std
 
     def __getitem__(self, index):
         return self.x_data[index], self.y_data[index]
@@ -104,6 +107,14 @@ def train(ctx):
     n_train = len(train_set)
     ctx.record("n_train", n_train)
     ctx.record("n_test", n_test)
+
+    # Column means and standard deviations from the training rows only, applied to all rows.
+    train_rows = dataset.x_data[train_set.indices]
+    dataset.standardise(train_rows.mean(dim=0), train_rows.std(dim=0))
+    # Exactly 0 (up to rounding) on the training rows; the test rows' means come out near 0
+    # but not at 0, because they did not take part.
+    ctx.record("train_mean_after", dataset.x_data[train_set.indices].mean(dim=0).abs().max())
+    ctx.record("test_mean_after", dataset.x_data[test_set.indices].mean(dim=0).abs().max())
 
     batch_size = ctx.params.batch_size
     ctx.record("batch_size", batch_size)

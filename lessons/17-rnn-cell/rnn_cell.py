@@ -1,8 +1,9 @@
 """An RNNCell learns to turn "hello" into "ohlol", one character at a time.
 
 The four letters are numbered by IDX2CHAR and fed in as one-hot vectors. The cell's
-hidden state has 4 numbers, one per letter, so we read it directly as the scores
-(logits) of the next output letter: no extra Linear layer.
+hidden state has 4 numbers; a small Linear layer reads the 4 letter scores (logits)
+off it. Without that layer the scores would be the hidden state itself, squashed by
+tanh into [-1, 1]: too flat to be confident, and training often gets stuck.
 """
 
 import torch
@@ -36,12 +37,15 @@ class StepCell(nn.RNNCell):
 
 
 class CharCell(nn.Module):
-    """One RNNCell, applied to the sequence one time step per call."""
+    """One RNNCell, applied to the sequence one time step per call, and a Linear read-out."""
 
-    def __init__(self, input_size: int, hidden_size: int) -> None:
+    def __init__(self, input_size: int, hidden_size: int, num_letters: int) -> None:
         super().__init__()
         self.hidden_size = hidden_size
         self.rnncell = StepCell(input_size=input_size, hidden_size=hidden_size)
+        # tanh keeps every hidden number in [-1, 1]; used directly as logits, the best
+        # possible probability of the right letter would be e / (e + 3/e) = 0.71.
+        self.readout = nn.Linear(hidden_size, num_letters)
 
     def forward(self, x, hidden=None):
         # x: (batch, input_size) -> new hidden: (batch, hidden_size)
@@ -56,7 +60,7 @@ class CharCell(nn.Module):
 
 def train(ctx):
     input_size = len(IDX2CHAR)  # one-hot vectors of length 4
-    hidden_size = len(IDX2CHAR)  # the hidden state doubles as the 4 letter scores
+    hidden_size = ctx.params.hidden_size  # the note's 4: as many as there are letters
     batch_size = 1
     seq_len = len(X_DATA)
 
@@ -67,7 +71,7 @@ def train(ctx):
     ctx.record("inputs_shape", inputs.shape)
     ctx.record("step_input_shape", inputs[0].shape)
 
-    model = CharCell(input_size, hidden_size).to(ctx.device)
+    model = CharCell(input_size, hidden_size, len(IDX2CHAR)).to(ctx.device)
     ctx.record_model(model, inputs[0])
     criterion = nn.CrossEntropyLoss()
     optimizer = torch.optim.Adam(model.parameters(), lr=ctx.params.lr)
@@ -81,8 +85,9 @@ def train(ctx):
         # and the losses of all steps are summed so one backward() covers the whole graph.
         for x_t, y_t in zip(inputs, labels):
             hidden = model(x_t, hidden)
-            loss = loss + criterion(hidden, y_t)
-            predicted.append(hidden.argmax(dim=1).item())
+            scores = model.readout(hidden)  # (batch, 4): one score per letter
+            loss = loss + criterion(scores, y_t)
+            predicted.append(scores.argmax(dim=1).item())
         loss.backward()
         optimizer.step()
 
@@ -101,7 +106,7 @@ def train(ctx):
         final = []
         for x_t in inputs:
             hidden = model(x_t, hidden)
-            final.append(hidden.argmax(dim=1).item())
+            final.append(model.readout(hidden).argmax(dim=1).item())
     ctx.record("predicted", as_text(final))
     ctx.record("final_loss", loss.item())
     ctx.log(f"after training: 'hello' -> {as_text(final)!r}")

