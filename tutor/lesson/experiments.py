@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from tutor.lesson import expr
@@ -58,7 +59,7 @@ def used_names(experiment: Any) -> dict[str, set[str]]:
     }
 
 
-def name_problems(names: set[str], runs: int, known: set[str] | None) -> list[str]:
+def name_problems(names: set[str], runs: int, known: AbstractSet[str] | None) -> list[str]:
     """What is wrong with the names an experiment uses (``known``: base names, if known)."""
     problems = []
     for name in sorted(names - {"runs"}):
@@ -72,7 +73,7 @@ def name_problems(names: set[str], runs: int, known: set[str] | None) -> list[st
     return problems
 
 
-def experiment_problems(lesson: Any, known: set[str]) -> list[tuple[int, str, str]]:
+def experiment_problems(lesson: Any, known: AbstractSet[str]) -> list[tuple[int, str, str]]:
     """(experiment index, field, message) for names the lesson's code never produces."""
     out = []
     for i, experiment in enumerate(lesson.experiments):

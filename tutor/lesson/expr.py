@@ -13,16 +13,16 @@ from __future__ import annotations
 import ast
 import math
 import operator
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 
 class ExprError(ValueError):
     """An expression that does not parse or cannot be evaluated."""
 
 
-_BINOPS = {
+_BINOPS: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
     ast.Add: operator.add,
     ast.Sub: operator.sub,
     ast.Mult: operator.mul,
@@ -39,7 +39,11 @@ _CMPOPS = {
     ast.Gt: operator.gt,
     ast.GtE: operator.ge,
 }
-_UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Not: operator.not_}
+_UNARY: dict[type[ast.unaryop], Callable[[Any], Any]] = {
+    ast.USub: operator.neg,
+    ast.UAdd: operator.pos,
+    ast.Not: operator.not_,
+}
 _ALLOWED = (
     ast.Expression, ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.IfExp, ast.Call,
     ast.Name, ast.Load, ast.Constant, ast.Subscript, ast.Slice, ast.Tuple, ast.List,
@@ -183,7 +187,8 @@ def evaluate(source: str, values: Mapping[str, Any]) -> Any:
         if isinstance(node, ast.IfExp):
             return ev(node.body) if truth(ev(node.test)) else ev(node.orelse)
         if isinstance(node, ast.Call):
-            return funcs[node.func.id](*[ev(a) for a in node.args])  # type: ignore[union-attr]
+            name = cast(ast.Name, node.func).id  # compile_expr allows only plain names here
+            return funcs[name](*[ev(a) for a in node.args])
         if isinstance(node, ast.Subscript):
             return ev(node.value)[ev(node.slice)]
         if isinstance(node, ast.Slice):

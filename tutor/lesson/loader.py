@@ -420,9 +420,9 @@ def load_files(files: Iterable[Path]) -> Catalog:
     # Packs load with the built-in lessons (catalog_files): say why one is missing then.
     builtin = paths.builtin_lessons_dir().resolve()
     with_builtin = any(x.path.is_relative_to(builtin) for x in catalog.lessons)
-    for pack in installed_packs() if with_builtin else ():
-        if pack.error:
-            catalog.problems.append(Problem(Path(pack.name), 1, "(pack)", pack.error))
+    for installed in installed_packs() if with_builtin else ():
+        if installed.error:
+            catalog.problems.append(Problem(Path(installed.name), 1, "(pack)", installed.error))
     if any(p.translation_files() for p in installed_packs()):
         from tutor.lesson.translations import apply_translations
 

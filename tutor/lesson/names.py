@@ -21,6 +21,7 @@ from __future__ import annotations
 import difflib
 import keyword
 from collections.abc import Callable, Iterator
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Any
 
@@ -125,7 +126,7 @@ def code_problems(
 
 
 def _unknown_names(
-    file: Path, data: dict[str, Any], line: Callable[..., int], known: set[str]
+    file: Path, data: dict[str, Any], line: Callable[..., int], known: AbstractSet[str]
 ) -> list[Problem]:
     problems = []
     uses = [

@@ -156,8 +156,8 @@ def load_mnist(
             debian = None
             notes.append(f"Debian {DEBIAN_PACKAGE} unusable: {_why(exc)}")
         if debian is not None:
-            where = f"unpacked from {DEBIAN_FASHION_DIR}"
-            return _finish(debian, normalize, title, "debian", _join(notes, where))
+            source = f"unpacked from {DEBIAN_FASHION_DIR}"
+            return _finish(debian, normalize, title, "debian", _join(notes, source))
 
     # 3. Our cache, filled by torchvision; checked file by file against the published files.
     cache = paths.cache_dir() / "datasets"

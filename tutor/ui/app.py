@@ -93,7 +93,7 @@ class TutorApp(App[None]):
     AUTO_FOCUS = "#lesson-list"
     # Screen gets -wide from 140 columns: app.tcss puts the charts side by side then. Narrow
     # is the default (no class): a class added at the first resize would restyle every widget.
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(140, "-wide")]
+    HORIZONTAL_BREAKPOINTS: list[tuple[int, str]] | None = [(140, "-wide")]
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "run", "Run"),
