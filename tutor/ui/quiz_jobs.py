@@ -134,8 +134,13 @@ def predict(
     if store is None:
         return Feedback("invalid", "Predictions need the progress store, which is not available.")
     store.record_prediction(lesson_id, question.id, text, at=at)
+    return saved(text)
+
+
+def saved(prediction: str) -> Feedback:
+    """A prediction stored and not graded yet (also shown again after a restart)."""
     return Feedback(
-        "predicted", f"Prediction saved ({text.strip()}): graded after your next run (r runs)."
+        "predicted", f"Prediction saved ({prediction.strip()}): graded after your next run."
     )
 
 

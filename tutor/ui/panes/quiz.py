@@ -150,8 +150,7 @@ class QuizPane(TabPane):
         if self._loaded is None or self._loaded.id != state.lesson_id:
             return  # another lesson is shown: its verdicts are gone anyway
         for qid, text in state.waiting.items():
-            saved = f"Prediction saved ({text}): graded after your next run."
-            self.view.show_feedback(qid, Feedback("predicted", saved))
+            self.view.show_feedback(qid, quiz_jobs.saved(text))
         for p in state.graded:
             prefix = f"Your prediction ({p.answer}) for run #{p.run_id}: "
             self.view.show_feedback(p.question_id, p.feedback, prefix)
