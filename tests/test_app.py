@@ -28,9 +28,11 @@ from tutor.lesson.index import load_catalog_indexed
 from tutor.lesson.loader import load_catalog
 from tutor.testing import (  # noqa: F401 - re-exported for the other test_app* modules
     SAFETY_SECONDS,
+    expected_answer,
     finish_run,
     graded,
     open_by_keys,
+    shown_letter,
     started,
     text_of,
     type_into,
@@ -212,9 +214,13 @@ async def test_pick_run_and_quiz_lesson_01_by_keyboard(app: TutorApp) -> None:
         # No copying back: a wrong verdict never holds the value (tutor.quiz_coach shows it later).
         assert verdict.startswith("✗ Not quite") and f"{prediction:.6g}" not in verdict
 
-        right = questions["too-large-lr"].answer
-        assert isinstance(right, int)
-        await type_into(pilot, "#quiz-too-large-lr-input", quiz.option_label(right))
+        # Choices are typed with the letter shown, in the learner's own order of the options.
+        right = expected_answer(app, "gradient-descent", "too-large-lr")
+        await type_into(
+            pilot,
+            "#quiz-too-large-lr-input",
+            shown_letter(app, "gradient-descent", "too-large-lr", right),
+        )
         await pilot.press("enter")
         await graded(pilot)
         assert text_of(app, "#quiz-too-large-lr-verdict").startswith("✓ Correct")
@@ -505,10 +511,13 @@ async def test_the_footer_is_rebuilt_only_when_its_keys_change(app: TutorApp) ->
         def keys() -> list[str]:
             return [key.key for key in footer.query(FooterKey)]
 
-        for pane in "1241":  # focus moves, the keys stay the same
+        for pane in "121":  # focus moves, the keys stay the same
             await pilot.press(pane)
             await pilot.pause()
         assert rebuilds == [] and "escape" not in keys()
+        await pilot.press("4")  # the Quiz pane adds its reveal key (v)
+        await until(pilot, lambda: "v" in keys())
+        assert len(rebuilds) == 1
         await pilot.press("3")  # the Train pane adds its chart keys (w, g, f)
         await until(pilot, lambda: "w" in keys())
         shown = len(rebuilds)

@@ -33,7 +33,7 @@ from textual.widgets import OptionList, Static
 from tutor import quiz
 from tutor.lesson.schema import Question
 from tutor.progress import ProgressStore
-from tutor.testing import store_settled
+from tutor.testing import shown_letter, store_settled
 from tutor.ui.app import TutorApp
 from tutor.ui.widgets import ConfirmScreen, LessonList, LiveChart, RunsTable
 from tutor.ui.widgets.chart import OverlaySeries, use_log_scale
@@ -106,11 +106,13 @@ def mark(app: TutorApp, lesson_id: str) -> str:
     return prompt.plain if isinstance(prompt, Text) else str(prompt)
 
 
-def right_answer(question: Question, values: dict[str, object]) -> str:
-    """The answer a learner would type, from the run's values (never hard-coded)."""
-    shown = quiz.format_expected(question, quiz.expected_value(question, values))
+def right_answer(app: TutorApp, question: Question, values: dict[str, object]) -> str:
+    """The answer a learner would type, from the run's values (never hard-coded); a choice
+    by the letter it is shown under for this app's learner."""
+    expected = quiz.expected_value(question, values)
     if question.kind == "choice":
-        return shown.split(")")[0]  # "b) Each step …" -> "b"
+        return shown_letter(app, GD_ID, question.id, expected)
+    shown = quiz.format_expected(question, expected)
     if question.kind == "number":
         return shown.split(" ±")[0]
     return shown
@@ -155,20 +157,38 @@ async def test_runs_and_answers_are_stored_and_marks_go_new_started_done(
         assert stored[0].params == result.params
         assert lessons.status(GD_ID) == "started" and mark(app, GD_ID).startswith("•")
 
-        # Answers: wrong and right ones are stored; invalid text is not an answer.
+        # Answers: wrong and right ones are stored; invalid text is not an attempt.
         await pilot.press("4")
         values = quiz.run_values(result)
         questions = {q.id: q for q in app.current.lesson.quiz}  # type: ignore[union-attr]
         await answer(pilot, "learned-w", "not a number")
-        assert "learned-w" not in store.answers(GD_ID)
+        await store_settled(pilot)
+        # Kept as `invalid` (as `dl-tutor quiz` does), but not an attempt.
+        assert store.answers(GD_ID) == {"learned-w": "invalid"}
+        assert store.question_records(GD_ID)["learned-w"].attempts == 0
         await answer(pilot, "learned-w", "123")
         await store_settled(pilot)
         assert store.answers(GD_ID) == {"learned-w": "wrong"}
 
-        for question in questions.values():
-            await answer(pilot, question.id, right_answer(question, values))
+        await store_settled(pilot)
+        asked = [q for q in questions.values() if not q.predict]
+        for question in asked:
+            await answer(pilot, question.id, right_answer(app, question, values))
             assert text_of(app, f"#quiz-{question.id}-verdict").startswith("✓ Correct")
         await store_settled(pilot)
+        assert store.answers(GD_ID) == dict.fromkeys([q.id for q in asked], "correct")
+        assert lessons.status(GD_ID) == "started"  # the prediction is still to make
+
+        # A prediction is made before a run (this one: the same settings as the last run).
+        predicted = [q for q in questions.values() if q.predict]
+        for question in predicted:
+            await answer(pilot, question.id, right_answer(app, question, values))
+            assert "Prediction saved" in text_of(app, f"#quiz-{question.id}-verdict")
+        await pilot.press("escape", "r")
+        await finish_run(pilot)
+        await store_settled(pilot)
+        for question in predicted:
+            assert "✓ Correct" in text_of(app, f"#quiz-{question.id}-verdict")
         assert store.answers(GD_ID) == dict.fromkeys(questions, "correct")
         assert lessons.status(GD_ID) == "done" and mark(app, GD_ID).startswith("✓")
         assert store.lesson_status(GD_ID, len(questions), list(questions)) == "done"
@@ -205,7 +225,7 @@ async def test_a_new_app_reopens_the_last_lesson_and_grades_against_the_stored_r
 
         question = next(q for q in second.current.lesson.quiz if q.id == "learned-w")  # type: ignore[union-attr]
         values = quiz.run_values(stored.to_result())
-        await answer(pilot, "learned-w", right_answer(question, values))
+        await answer(pilot, "learned-w", right_answer(second, question, values))
         assert text_of(second, "#quiz-learned-w-verdict").startswith("✓ Correct")
 
 

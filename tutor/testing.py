@@ -191,3 +191,19 @@ def expected_answer(
     question = next((q for q in lesson.lesson.quiz if q.id == question_id), None)
     assert question is not None, f"lesson {lesson.id!r} has no question {question_id!r}"
     return quiz.expected_value(question, quiz.run_values(result))
+
+
+def shown_letter(app: TutorApp, lesson_id: str, question_id: str, index: int) -> str:
+    """The letter a choice question's option ``index`` (its place in the lesson file, as
+    ``expected_answer`` gives it) is shown under for this app's learner: each learner sees the
+    options in an order of their own (``tutor.quiz_coach.option_order``). Call it once the
+    store is settled (``store_settled``)."""
+    from tutor.quiz import option_label
+    from tutor.ui.quiz_jobs import ANONYMOUS, order_for
+
+    found = app.catalog.get(lesson_id)
+    assert found is not None, f"the app has no lesson {lesson_id!r}"
+    question = next((q for q in found.lesson.quiz if q.id == question_id), None)
+    assert question is not None and question.kind == "choice", f"no choice {question_id!r}"
+    order = order_for(app.store.learner_id() if app.store else ANONYMOUS, lesson_id, question)
+    return option_label(order.index(index) if order else index)

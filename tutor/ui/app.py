@@ -326,6 +326,10 @@ class TutorApp(App[None]):
         catalog = self.catalog
         if not self._catalog_given:
             catalog = load_catalog_indexed(self._lesson_dirs, builtin=self._builtin)
+        # Grading and outcome checks use numpy on worker threads: imported here, whole, so
+        # no thread (nor a test's pytest.approx) ever sees a half-imported module.
+        import numpy  # noqa: F401
+
         return catalog, open_store(self._given_store, catalog)
 
     @work(thread=True, group="preload", exit_on_error=False)
@@ -441,6 +445,7 @@ class TutorApp(App[None]):
     def _show_run_started(self, run: ActiveRun) -> None:
         assert self._panes is not None
         self._panes.train.show_run_started(run)
+        self._panes.quiz.run_started(run.lesson_id)  # predictions of it are too late now
         self.query_one(LessonList).mark_running(run.lesson_id)
         self._show_pane("pane-train", focus=True)  # arrows scroll the curves, s stops at once
         mine = " with your code" if run.code_path else ""
@@ -448,6 +453,8 @@ class TutorApp(App[None]):
 
     def on_train_pane_run_ended(self, message: TrainPane.RunEnded) -> None:
         self.query_one(LessonList).mark_running(None)
+        if self._panes is not None:
+            self._panes.quiz.run_ended()
 
     def on_train_pane_graded_run_changed(self, message: TrainPane.GradedRunChanged) -> None:
         if self._panes and self.current is not None and self.current.id == message.lesson_id:

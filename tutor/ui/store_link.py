@@ -218,8 +218,3 @@ def reset_lesson(lesson_id: str, store: ProgressStore) -> None:
 def save_language(lang: str, store: ProgressStore) -> None:
     store.set_state("lang", lang)
 
-
-def record_answer(
-    lesson_id: str, question_id: str, answer: str, status: str, store: ProgressStore
-) -> int:
-    return store.record_answer(lesson_id, question_id, answer, status)
