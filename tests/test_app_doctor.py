@@ -195,7 +195,7 @@ async def test_a_store_error_is_shown_in_full_in_a_notification(tmp_path: Path) 
 def test_a_store_write_that_meets_a_lock_is_tried_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(tutor.progress, "BUSY_TIMEOUT_MS", 50)  # SQLite's own wait, per try
+    monkeypatch.setattr(tutor.progress.store, "BUSY_TIMEOUT_MS", 50)  # SQLite's own wait, per try
     path = tmp_path / "p.sqlite3"
     store = ProgressStore(path)
     link = StoreLink(store, load_catalog([LESSON_01], builtin=False))

@@ -101,7 +101,7 @@ def test_a_locked_database_is_read_only_for_progress_and_keeps_the_run(
     lessons: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(progress, "BUSY_TIMEOUT_MS", 50)  # instead of waiting 5 s
+    monkeypatch.setattr(progress.store, "BUSY_TIMEOUT_MS", 50)  # instead of waiting 5 s
     path = tmp_path / "data" / progress.DB_NAME
     ProgressStore(path).close()
     holder = sqlite3.connect(path, isolation_level=None)

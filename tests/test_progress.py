@@ -775,7 +775,7 @@ def test_a_locked_database_is_not_mistaken_for_corruption(db: Path, monkeypatch)
     holder = sqlite3.connect(db, isolation_level=None)
     holder.execute("PRAGMA journal_mode = DELETE")
     holder.execute("BEGIN EXCLUSIVE")  # another process in the middle of a long write
-    monkeypatch.setattr(progress, "BUSY_TIMEOUT_MS", 50)
+    monkeypatch.setattr(progress.store, "BUSY_TIMEOUT_MS", 50)
     try:
         with pytest.raises(sqlite3.OperationalError, match="locked"):
             ProgressStore(db)
@@ -860,8 +860,8 @@ def test_version_1_database_is_migrated(db: Path) -> None:
 def test_failed_migration_leaves_the_old_version_intact(db: Path, monkeypatch) -> None:
     _make_v1(db)
     broken = [*progress.MIGRATIONS, ("CREATE TABLE half_done (x)", "THIS IS NOT SQL")]
-    monkeypatch.setattr(progress, "MIGRATIONS", broken)
-    monkeypatch.setattr(progress, "SCHEMA_VERSION", len(broken))
+    monkeypatch.setattr(progress.migrations, "MIGRATIONS", broken)
+    monkeypatch.setattr(progress.migrations, "SCHEMA_VERSION", len(broken))
     with pytest.raises(sqlite3.OperationalError):
         ProgressStore(db)
     conn = sqlite3.connect(db)

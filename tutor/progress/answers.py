@@ -1,33 +1,30 @@
 """Quiz answers, reveals, predictions and the learner id: the store's quiz half.
 
-A mixin of :class:`tutor.progress.ProgressStore` (kept apart so neither file nor class grows
-past reading size). Every answer row is kept; what a question's history means (attempts,
+A mixin of :class:`tutor.progress.store.ProgressStore` (kept apart so neither file nor class
+grows past reading size). Every answer row is kept; what a question's history means (attempts,
 first-try correctness, reveals, "earned") is worked out here by :func:`question_records`,
 once for ``dl-tutor quiz``, ``dl-tutor progress`` and the app.
 """
 
 from __future__ import annotations
 
-import re
 import secrets
 import sqlite3
 import time
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
+
+# The answer statuses are defined once, in model; the `as` keeps them importable from here.
+from tutor.progress.model import ANSWER_STATUSES as ANSWER_STATUSES
+from tutor.progress.model import GRADED as GRADED
+from tutor.progress.model import AnswerStatus as AnswerStatus
+from tutor.progress.model import StoredRun, clean_text
 
 if TYPE_CHECKING:
     import threading
 
-# tutor.progress.StoredRun; not imported (tutor.progress imports this module).
-StoredRun = Any
-
-AnswerStatus = Literal["correct", "wrong", "needs-run", "invalid", "revealed"]
-# Every status tutor.quiz.grade / reveal can return, except "too-late" (a refused prediction
-# is not an answer).
-ANSWER_STATUSES: tuple[str, ...] = ("correct", "wrong", "needs-run", "invalid", "revealed")
-GRADED: tuple[str, ...] = ("correct", "wrong")  # the statuses that count as an attempt
 LEARNER_ID_KEY = "learner-id"
 
 
@@ -88,22 +85,13 @@ def question_records(rows: Iterable[tuple[str, str, int]]) -> dict[str, Question
     }
 
 
-_SURROGATES = re.compile("[\ud800-\udfff]")
-
-
-def clean_text(value: str) -> str:
-    """SQLite stores UTF-8, and a lone surrogate (a bad terminal paste) cannot be encoded:
-    the INSERT would raise. Replace just those code points with U+FFFD, keep the rest."""
-    return _SURROGATES.sub("\ufffd", value)
-
-
 _text = clean_text
 
 
 class AnswersMixin:
     """Answers, predictions and the learner id; mixed into ``ProgressStore``."""
 
-    if TYPE_CHECKING:  # provided by ProgressStore
+    if TYPE_CHECKING:  # provided by ProgressStore (_RUN_COLUMNS, _run_from_row: RunsMixin)
         _lock: threading.RLock
         _RUN_COLUMNS: str
 

@@ -29,7 +29,7 @@ from tutor import paths
 from tutor.events import CheckResult, RunResult
 
 if TYPE_CHECKING:
-    from tutor.progress import ProgressStore
+    from tutor.progress.store import ProgressStore
 
 PENDING_DIR_NAME = "pending-runs"
 _CLAIM = ".claim-"  # <name>.json.claim-<pid>: taken by a process that is storing it
@@ -88,7 +88,7 @@ def result_from_json(data: dict[str, Any]) -> tuple[RunResult, float | None]:
 def keep_run(result: RunResult, started_at: float | None = None) -> Path:
     """Write ``result`` to a pending file and return its path; raises OSError only when no
     place at all can be written (every one of :func:`pending_dirs`)."""
-    from tutor.progress import _dumps  # NaN-safe and never fails on odd values
+    from tutor.progress.runs import _dumps  # NaN-safe and never fails on odd values
 
     text = _dumps(result_to_json(result, started_at))
     name = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{time.monotonic_ns()}.json"
@@ -180,7 +180,8 @@ def store_pending_runs(store: ProgressStore) -> tuple[int, list[str]]:
 
 def explain(exc: BaseException, path: Path | None = None) -> str:
     """What went wrong with the progress file at ``path``, and what to do, in one line."""
-    from tutor.progress import DB_NAME, ProgressError
+    from tutor.progress.model import ProgressError
+    from tutor.progress.store import DB_NAME
 
     path = path or paths.data_dir() / DB_NAME
     text = str(exc)
