@@ -73,6 +73,45 @@ class ProgressError(Exception):
 # --------------------------------------------------------------------------- records
 
 
+class LazyHistory(Mapping[str, list[tuple[float, float]]]):
+    """A stored run's curves, decoded from their JSON when first used.
+
+    Listing runs (the runs table, ``dl-tutor runs``) reads every row but draws no curve; a
+    run's history is most of its row (~35 kB of JSON for a default CNN run). With 1,000 runs
+    stored, decoding the 50 newest histories was most of the runs table's query, and all of
+    them most of ``dl-tutor runs --limit 1000`` (bench/scaling.py).
+    """
+
+    __slots__ = ("_text", "_data")
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._data: dict[str, list[tuple[float, float]]] | None = None
+
+    def _decoded(self) -> dict[str, list[tuple[float, float]]]:
+        # Two threads may both decode the first time; they build equal dicts, either is kept.
+        data = self._data
+        if data is None:
+            data = {
+                name: [(p[0], p[1]) for p in points]
+                for name, points in json.loads(self._text).items()
+            }
+            self._data = data
+        return data
+
+    def __getitem__(self, name: str) -> list[tuple[float, float]]:
+        return self._decoded()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._decoded())
+
+    def __len__(self) -> int:
+        return len(self._decoded())
+
+    def __repr__(self) -> str:
+        return repr(self._decoded())
+
+
 @dataclass(frozen=True)
 class StoredRun:
     id: int
@@ -84,7 +123,7 @@ class StoredRun:
     dataset: str
     seconds: float
     metrics: dict[str, Any]
-    history: dict[str, list[tuple[float, float]]]  # decimated to MAX_POINTS_PER_SERIES
+    history: Mapping[str, list[tuple[float, float]]]  # decimated to MAX_POINTS_PER_SERIES
     checks: list[dict[str, Any]]  # CheckResult.as_dict() of each check
     started_at: float  # unix time
     finished_at: float
@@ -574,9 +613,6 @@ class ProgressStore(AnswersMixin):
 
     @staticmethod
     def _run_from_row(row: Sequence[Any]) -> StoredRun:
-        history = {
-            name: [(p[0], p[1]) for p in points] for name, points in json.loads(row[9]).items()
-        }
         return StoredRun(
             id=row[0],
             lesson_id=row[1],
@@ -587,7 +623,7 @@ class ProgressStore(AnswersMixin):
             dataset=row[6],
             seconds=row[7],
             metrics=json.loads(row[8]),
-            history=history,
+            history=LazyHistory(row[9]),
             checks=json.loads(row[10]),
             started_at=row[11],
             finished_at=row[12],
