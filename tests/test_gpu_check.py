@@ -84,4 +84,28 @@ def test_sync_warnings_are_counted_by_the_lesson_function_they_came_from(tmp_pat
         with module.SyncCounter(str(code)) as counter:
             warnings.simplefilter("always")
             namespace["train"]()  # type: ignore[operator]
-    assert counter.places == {"lesson:train_one_epoch": 3, "lesson:train": 1}
+    assert counter.places == {"lesson:train_one_epoch:4": 3, "lesson:train:7": 1}
+
+
+def test_sync_rows_name_the_lines_that_sync_every_step(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The table part_sync builds from a child's counts (the child itself needs a GPU)."""
+    module = gpu_check()
+    counts = {
+        "cnn": {"report": 12, "lesson:train_one_epoch:54": 500, "lesson:test:70": 4},
+        "gpu": {"report": 20, "lesson:one_epoch:50": 126, "lesson:train:95": 3},
+    }
+
+    def fake_child(plan: object, mode: str, lesson: str, device: str, params: str) -> dict:
+        return {"status": "completed", "steps": 250, "reports": 10, "places": counts[lesson]}
+
+    monkeypatch.setattr(module, "in_child", fake_child)
+    plan = module.Plan(True, 1, "Fake GPU", False, 60.0, tmp_path)
+    rows = {row[0].strip(): row for row in module.part_sync(plan)}
+    cnn = rows["cnn {'epochs': 2}: lines syncing every step (250 steps in all)"]
+    assert cnn[1:] == ("train_one_epoch:54 ×500", "none", "MISS")
+    assert rows["cnn: other syncs (set-up, evaluation, epoch ends)"][1] == "test:70 ×4"
+    assert rows["cnn: syncs in reports / reports"][1] == "12 / 10"
+    gpu = rows["gpu {'epochs': 3, 'hidden': 256}: lines syncing every step (250 steps in all)"]
+    assert gpu[1:] == ("none", "none", "ok")  # part 1's per-batch copies are on purpose
