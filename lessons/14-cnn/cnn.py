@@ -36,7 +36,6 @@ def mixed_precision(ctx):
     return AMP_DTYPES[amp], scaler
 
 
-
 class Net(nn.Module):
     def __init__(self):
         super().__init__()

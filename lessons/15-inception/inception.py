@@ -41,7 +41,6 @@ def mixed_precision(ctx):
     return AMP_DTYPES[amp], scaler
 
 
-
 class InceptionA(nn.Module):
     def __init__(self, in_channels):
         super().__init__()

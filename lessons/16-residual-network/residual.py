@@ -37,7 +37,6 @@ def mixed_precision(ctx):
     return AMP_DTYPES[amp], scaler
 
 
-
 class ResidualBlock(nn.Module):
     def __init__(self, channels):
         super().__init__()
