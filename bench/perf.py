@@ -39,6 +39,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
+# Hyperparameters for the lesson in every child mode (JSON; e.g. '{"epochs": 3}'), set by
+# bench/fullsize.py; empty: the lesson's defaults, as perf.py itself measures.
+BENCH_PARAMS_ENV = "DL_TUTOR_BENCH_PARAMS"
+
+
+def bench_params() -> dict[str, Any]:
+    return json.loads(os.environ.get(BENCH_PARAMS_ENV) or "{}")
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
@@ -127,6 +136,10 @@ def child_app(lesson_id: str, probe: str = "") -> dict[str, Any]:
             ready = time.perf_counter()
             await app.open_lesson(app.catalog.get(lesson_id))
             await pilot.pause(0.5)
+            if bench_params():  # as if typed into the form
+                typed = app.training.param_values
+                text = {k: str(v) for k, v in bench_params().items()}
+                app.training.param_values = lambda: {**typed(), **text}  # type: ignore[method-assign]
             start = time.perf_counter()
             app.start_run()
             training: list[float] = []  # polls that saw the run reporting
@@ -163,7 +176,8 @@ def child_headless(lesson_id: str) -> dict[str, Any]:
     with open(os.devnull, "w") as devnull:
         stdout, sys.stdout = sys.stdout, devnull
         try:
-            main(["run", lesson_id, "--json", "--device", "cpu"])
+            sets = [a for k, v in bench_params().items() for a in ("--set", f"{k}={v}")]
+            main(["run", lesson_id, "--json", "--device", "cpu", *sets])
         finally:
             sys.stdout = stdout
     from tutor.progress import ProgressStore
@@ -210,7 +224,7 @@ def child_bare(lesson_id: str) -> dict[str, Any]:
     from tutor.training.runner import load_module, seed_everything
 
     loaded = load_catalog().get(lesson_id)
-    params = loaded.lesson.defaults()
+    params = {**loaded.lesson.defaults(), **bench_params()}
     seed_everything(params["seed"])
     module = load_module(loaded.code_path, loaded.id)
     ctx = BareContext(params)

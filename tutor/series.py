@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 Point = tuple[float, float]
@@ -92,7 +92,7 @@ def next_weight(weight: float, weights: Sequence[float] = SMOOTHING_WEIGHTS) -> 
     return later[0] if later else weights[0]
 
 
-def steps_per_epoch(history: dict[str, list[Point]], epoch_names: set[str]) -> float | None:
+def steps_per_epoch(history: Mapping[str, list[Point]], epoch_names: set[str]) -> float | None:
     """Steps in one epoch, estimated from a finished history (the last step / the last epoch),
     so per-epoch values can sit on the step axis; None without both kinds of series."""
     steps = [pts[-1][0] for n, pts in history.items() if n not in epoch_names and pts]

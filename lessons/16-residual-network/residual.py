@@ -16,6 +16,26 @@ from torch.utils.data import DataLoader
 
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 
+# Mixed precision (hyperparameter amp): autocast runs convolutions and matrix products in a
+# 16-bit float type, which GPUs compute much faster, and keeps float32 where precision matters
+# (the loss, sums). bf16 has float32's range; fp16 has more precision but a narrow range.
+AMP_DTYPES = {"off": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def mixed_precision(ctx):
+    """The autocast dtype (None: plain float32) and a GradScaler for ``ctx.params.amp``.
+
+    With fp16, gradients smaller than ~6e-8 would round to zero, so the GradScaler multiplies
+    the loss before backward() and divides the gradients again before the step. bf16 needs
+    no scaler. fp16 is for CUDA GPUs; elsewhere the run says so and trains in float32.
+    """
+    amp = ctx.params.amp
+    if amp == "fp16" and ctx.device.type != "cuda":
+        ctx.log(f"amp=fp16 needs a CUDA GPU; training in float32 on {ctx.device} (try bf16)")
+        amp = "off"
+    scaler = torch.amp.GradScaler(ctx.device.type, enabled=amp == "fp16")
+    return AMP_DTYPES[amp], scaler
+
 
 class ResidualBlock(nn.Module):
     def __init__(self, channels):
@@ -53,16 +73,20 @@ class Net(nn.Module):
         return self.linear(x)
 
 
-def train_one_epoch(model, loader, criterion, optimizer, ctx):
+def train_one_epoch(model, loader, criterion, optimizer, ctx, amp_dtype=None, scaler=None):
     """One pass over the training set; returns the mean training loss."""
     model.train()
+    scaler = scaler or torch.amp.GradScaler(enabled=False)  # disabled: it changes nothing
     total_loss = torch.zeros((), device=ctx.device)
     for images, targets in loader:
         images, targets = images.to(ctx.device), targets.to(ctx.device)
         optimizer.zero_grad()
-        loss = criterion(model(images), targets)
-        loss.backward()
-        optimizer.step()
+        # Only the forward pass and the loss run under autocast; backward follows its dtypes.
+        with torch.autocast(ctx.device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+            loss = criterion(model(images), targets)
+        scaler.scale(loss).backward()  # without amp: loss.backward()
+        scaler.step(optimizer)  # without amp: optimizer.step()
+        scaler.update()  # fp16: a smaller scale after an overflow, a larger one after a while
         ctx.report_step(loss=loss)
         total_loss += loss.detach() * len(targets)
     return total_loss.item() / len(loader.dataset)
@@ -90,6 +114,7 @@ def train(ctx):
     model = Net().to(ctx.device)
     criterion = nn.CrossEntropyLoss()
     optimizer = torch.optim.SGD(model.parameters(), lr=ctx.params.lr, momentum=ctx.params.momentum)
+    amp_dtype, scaler = mixed_precision(ctx)
 
     # One batch through the first stages: a residual block must not change the shape.
     images, _ = next(iter(train_loader))
@@ -105,7 +130,9 @@ def train(ctx):
     ctx.record("n_params", sum(p.numel() for p in model.parameters()))
 
     for epoch in range(1, ctx.params.epochs + 1):
-        train_loss = train_one_epoch(model, train_loader, criterion, optimizer, ctx)
+        train_loss = train_one_epoch(
+            model, train_loader, criterion, optimizer, ctx, amp_dtype, scaler
+        )
         accuracy = test(model, test_loader, ctx.device)
         ctx.report_epoch(epoch, train_loss=train_loss, test_acc=accuracy)
         ctx.log(f"epoch {epoch:2d}  train loss {train_loss:.4f}  test accuracy {accuracy:.2%}")

@@ -87,10 +87,17 @@ def train(ctx):
     model = copy.deepcopy(base).to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=ctx.params.lr, momentum=0.5)
     criterion = nn.CrossEntropyLoss()
-    # Mixed precision exists for CUDA here; elsewhere both objects below do nothing.
-    use_amp = ctx.params.amp and device.type == "cuda"
+    # Mixed precision (amp): autocast computes the matrix products in a 16-bit float type.
+    # bf16 keeps float32's range; fp16 does not, so its small gradients need a GradScaler,
+    # and it is for CUDA GPUs only: elsewhere the run says so and stays in float32.
+    amp = ctx.params.amp
+    if amp == "fp16" and device.type != "cuda":
+        ctx.log(f"amp=fp16 needs a CUDA GPU; training in float32 on {device} (try bf16)")
+        amp = "off"
+    amp_dtype = {"off": None, "bf16": torch.bfloat16, "fp16": torch.float16}[amp]
+    use_amp = amp_dtype is not None
     ctx.record("amp_used", use_amp)
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    scaler = torch.amp.GradScaler(device.type, enabled=amp == "fp16")  # disabled: no-ops
     # A small training set moves to the device once; batches are then picked there by index.
     x_train, y_train = (t.to(device) for t in train_set.tensors)
     batch_size = ctx.params.batch_size
@@ -100,7 +107,7 @@ def train(ctx):
         for start in range(0, len(order), batch_size):
             batch = order[start:start + batch_size]
             images, labels = x_train[batch], y_train[batch]
-            with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
+            with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
                 loss = criterion(model(images), labels)
             optimizer.zero_grad()
             scaler.scale(loss).backward()  # without amp: loss.backward()
@@ -119,7 +126,7 @@ def train(ctx):
         accuracy = float((scores_np.argmax(axis=1) == labels.numpy()).mean())
         ctx.report_epoch(epoch, test_acc=accuracy)
         ctx.log(f"epoch {epoch}  test accuracy {accuracy:.3f} on {device}"
-                f"{' (mixed precision)' if use_amp else ''}")
+                f"{f' (mixed precision, {amp})' if use_amp else ''}")
 
     ctx.record("scores_device", str(scores.device))
     ctx.record("numpy_shape", scores_np.shape)

@@ -27,6 +27,7 @@ from tutor.progress.model import LESSON_STATUSES as LESSON_STATUSES
 from tutor.progress.model import AnswerStatus as AnswerStatus
 from tutor.progress.model import Attempt as Attempt
 from tutor.progress.model import AttemptOutcome as AttemptOutcome
+from tutor.progress.model import LazyHistory as LazyHistory
 from tutor.progress.model import LessonStatus as LessonStatus
 from tutor.progress.model import LessonSummary as LessonSummary
 from tutor.progress.model import ProgressError as ProgressError

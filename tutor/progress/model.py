@@ -9,7 +9,9 @@ so a new status is added in one place.
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -47,6 +49,45 @@ class ProgressError(Exception):
 # --------------------------------------------------------------------------- records
 
 
+class LazyHistory(Mapping[str, list[tuple[float, float]]]):
+    """A stored run's curves, decoded from their JSON when first used.
+
+    Listing runs (the runs table, ``dl-tutor runs``) reads every row but draws no curve; a
+    run's history is most of its row (~35 kB of JSON for a default CNN run). With 1,000 runs
+    stored, decoding the 50 newest histories was most of the runs table's query, and all of
+    them most of ``dl-tutor runs --limit 1000`` (bench/scaling.py).
+    """
+
+    __slots__ = ("_text", "_data")
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._data: dict[str, list[tuple[float, float]]] | None = None
+
+    def _decoded(self) -> dict[str, list[tuple[float, float]]]:
+        # Two threads may both decode the first time; they build equal dicts, either is kept.
+        data = self._data
+        if data is None:
+            data = {
+                name: [(p[0], p[1]) for p in points]
+                for name, points in json.loads(self._text).items()
+            }
+            self._data = data
+        return data
+
+    def __getitem__(self, name: str) -> list[tuple[float, float]]:
+        return self._decoded()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._decoded())
+
+    def __len__(self) -> int:
+        return len(self._decoded())
+
+    def __repr__(self) -> str:
+        return repr(self._decoded())
+
+
 @dataclass(frozen=True)
 class StoredRun:
     id: int
@@ -58,7 +99,7 @@ class StoredRun:
     dataset: str
     seconds: float
     metrics: dict[str, Any]
-    history: dict[str, list[tuple[float, float]]]  # decimated to MAX_POINTS_PER_SERIES
+    history: Mapping[str, list[tuple[float, float]]]  # decimated to MAX_POINTS_PER_SERIES
     checks: list[dict[str, Any]]  # CheckResult.as_dict() of each check
     started_at: float  # unix time
     finished_at: float

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from tutor import series
 from tutor.events import RunResult
-from tutor.progress.model import StoredRun
+from tutor.progress.model import LazyHistory, StoredRun
 from tutor.progress.model import clean_text as _text
 
 if TYPE_CHECKING:
@@ -130,9 +130,6 @@ class RunsMixin:
 
     @staticmethod
     def _run_from_row(row: Sequence[Any]) -> StoredRun:
-        history = {
-            name: [(p[0], p[1]) for p in points] for name, points in json.loads(row[9]).items()
-        }
         return StoredRun(
             id=row[0],
             lesson_id=row[1],
@@ -143,7 +140,7 @@ class RunsMixin:
             dataset=row[6],
             seconds=row[7],
             metrics=json.loads(row[8]),
-            history=history,
+            history=LazyHistory(row[9]),
             checks=json.loads(row[10]),
             started_at=row[11],
             finished_at=row[12],

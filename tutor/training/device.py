@@ -11,21 +11,40 @@ class DeviceUnavailable(ValueError):
     pass
 
 
-def pick(name: str = "auto", *, cuda: bool, mps: bool) -> str:
-    """The decision alone, as a pure function so it is testable on a machine without GPUs."""
-    if name not in DEVICE_CHOICES and not name.startswith("cuda:"):
+def pick(name: str = "auto", *, cuda: bool, mps: bool, cuda_count: int | None = None) -> str:
+    """The decision alone, as a pure function so it is testable on a machine without GPUs.
+
+    ``cuda_count`` (GPUs visible) checks the N of ``cuda:N``; None skips that check.
+    """
+    index = _cuda_index(name)
+    if name not in DEVICE_CHOICES and index is None:
         raise DeviceUnavailable(
-            f"unknown device {name!r}; choose one of {', '.join(DEVICE_CHOICES)}"
+            f"unknown device {name!r}; choose one of {', '.join(DEVICE_CHOICES)} or cuda:N"
         )
     if name == "auto":
         return "cuda" if cuda else "mps" if mps else "cpu"
     if name.startswith("cuda") and not cuda:
         raise DeviceUnavailable("CUDA was asked for but no CUDA GPU is available; use --device cpu")
+    if index is not None and cuda_count is not None and index >= cuda_count:
+        # torch.device("cuda:7") is accepted; the failure would come later, as a traceback
+        # from deep inside the first tensor moved there.
+        raise DeviceUnavailable(_no_such_gpu(index, cuda_count))
     if name == "mps" and not mps:
         raise DeviceUnavailable(
             "MPS was asked for but is not available on this machine; use --device cpu"
         )
     return name
+
+
+def _cuda_index(name: str) -> int | None:
+    """N for ``cuda:N``, None for anything else (``cuda`` itself included)."""
+    prefix, _, number = name.partition(":")
+    return int(number) if prefix == "cuda" and number.isdigit() else None
+
+
+def _no_such_gpu(index: int, count: int) -> str:
+    visible = f"cuda:0 … cuda:{count - 1}" if count > 1 else "cuda:0"
+    return f"there is no GPU cuda:{index}: this machine has {count} ({visible}); use --device cuda"
 
 
 def resolve(name: str = "auto") -> Any:
@@ -34,7 +53,9 @@ def resolve(name: str = "auto") -> Any:
 
     mps_backend = getattr(torch.backends, "mps", None)
     mps = bool(mps_backend and mps_backend.is_available())
-    return torch.device(pick(name, cuda=torch.cuda.is_available(), mps=mps))
+    cuda = torch.cuda.is_available()
+    count = torch.cuda.device_count() if cuda else 0
+    return torch.device(pick(name, cuda=cuda, mps=mps, cuda_count=count))
 
 
 def describe(device: Any) -> str:
@@ -43,6 +64,9 @@ def describe(device: Any) -> str:
 
     if getattr(device, "type", str(device)) == "cuda":
         index = device.index if device.index is not None else torch.cuda.current_device()
+        count = torch.cuda.device_count()
+        if index >= count:  # a device made elsewhere than resolve(): same clean error
+            raise DeviceUnavailable(_no_such_gpu(index, count))
         props = torch.cuda.get_device_properties(index)
         used = torch.cuda.memory_allocated(index) / 2**30
         return f"cuda:{index} ({props.name}, {used:.1f}/{props.total_memory / 2**30:.1f} GiB)"

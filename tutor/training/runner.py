@@ -31,6 +31,7 @@ from tutor.lesson.params import resolve_params as resolve_params
 from tutor.text import inert
 from tutor.training.context import Diverged, RunCancelled, RunContext
 from tutor.training.data import DatasetUnavailable
+from tutor.training.device import DeviceUnavailable
 
 DIVERGED_HINT = "The loss became NaN or infinite: lower the learning rate (lr) and run again."
 
@@ -191,7 +192,7 @@ def run_lesson(
         status, error, hint = "diverged", str(e), DIVERGED_HINT
     except OverflowError as e:  # plain-Python floats overflow instead of becoming inf
         status, error, hint = "diverged", f"numbers overflowed: {e}", DIVERGED_HINT
-    except DatasetUnavailable as e:  # not the lesson's fault: one line saying what to do
+    except (DatasetUnavailable, DeviceUnavailable) as e:  # not the lesson's fault: one line
         status, error = "failed", str(e)
     except Exception as e:  # lesson code can raise anything; the caller must live on
         status, error, hint = "failed", trim_traceback(e, code_path), _failure_hint(e)
