@@ -15,7 +15,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol, TypeVar
 
-ATTEMPT_OUTCOMES: tuple[str, ...] = ("passed", "failed", "error")
+# Stored names are the store's: an attempt's outcomes and the hint level's state key.
+from tutor.progress.model import ATTEMPT_OUTCOMES as ATTEMPT_OUTCOMES
+from tutor.progress.store import hint_key as hint_key
+
 # Outcomes that open the solution: the learner tried and it did not work.
 TRIED_OUTCOMES: tuple[str, ...] = ("failed", "error")
 RESULT_MARKS: dict[str, str] = {"passed": "✓", "failed": "✗", "error": "!", "not-attempted": "○"}
@@ -35,11 +38,6 @@ class HasOutcome(Protocol):
 
     @property
     def outcome(self) -> str: ...
-
-
-def hint_key(lesson_id: str, exercise: str) -> str:
-    """The store state key that keeps the highest hint level shown for one exercise."""
-    return f"exercise-hint:{lesson_id}:{exercise}"
 
 
 def mark(status: str) -> str:

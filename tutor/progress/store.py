@@ -49,7 +49,8 @@ BUSY_TIMEOUT_MS = 5000
 
 
 def hint_key(lesson_id: str, exercise: str) -> str:
-    """The app-state key holding the highest hint level shown for an exercise (CLI and app)."""
+    """The app-state key holding the highest hint level shown for an exercise (CLI and app;
+    the rules that use it are tutor.exercises.coach's)."""
     return f"exercise-hint:{lesson_id}:{exercise}"
 
 
