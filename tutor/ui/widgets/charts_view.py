@@ -60,6 +60,7 @@ class ChartsView(Container):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         # Kept, not queried: a CSS query walks the whole view, and drawing runs every tick.
+        # Drawn together by the Train pane's tick (draw_changed), not each on its own timer.
         self.charts = [
             LiveChart(title, id=f"chart-{kind}", classes="chart", auto_redraw=False)
             for kind, title in (
