@@ -22,7 +22,7 @@ from textual.widgets import Input, OptionList, Static, TabbedContent
 from textual.widgets._footer import FooterKey
 
 import tutor.ui.app
-import tutor.ui.widgets.training
+import tutor.ui.widgets.run_view
 from tutor import events, quiz
 from tutor.lesson.index import load_catalog_indexed
 from tutor.lesson.loader import load_catalog
@@ -473,13 +473,13 @@ async def test_recorded_images_are_drawn_after_the_run_off_the_event_loop(
     write_lesson(tmp_path, "images", 1, IMAGES_CODE)
     app = TutorApp([tmp_path], builtin=False)
     drawn_on: list[str] = []
-    draw = tutor.ui.widgets.training.draw_images
+    draw = tutor.ui.widgets.run_view.draw_images
 
     def spy(*args: Any) -> Text:
         drawn_on.append(threading.current_thread().name)
         return draw(*args)
 
-    monkeypatch.setattr(tutor.ui.widgets.training, "draw_images", spy)
+    monkeypatch.setattr(tutor.ui.widgets.run_view, "draw_images", spy)
     async with app.run_test(size=(100, 40)) as pilot:
         await started(pilot)
         await pilot.press("r")

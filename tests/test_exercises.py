@@ -588,7 +588,7 @@ def _lesson_with(tmp_path: Path, exercises_yaml: str, code: str | None = None) -
         ),
         (
             "exercises:\n  - {name: f, target: f, task: t, cases: [[1]], init: [1]}\n",
-            "exercises[0]",
+            "exercises[0].init",  # the offending key itself
             "only applies to a Class.method",
         ),
         (

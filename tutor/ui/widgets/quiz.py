@@ -23,7 +23,7 @@ from textual.widgets import Button, Input, Static
 from tutor.events import CheckResult
 from tutor.quiz import option_label
 from tutor.ui.messages import Say
-from tutor.ui.widgets.training import format_checks
+from tutor.ui.widgets.run_text import format_checks
 
 if TYPE_CHECKING:  # annotations only: pydantic stays out of the app's start-up
     from tutor.lesson.schema import Lesson, Question

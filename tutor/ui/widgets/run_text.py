@@ -1,7 +1,8 @@
 """What the Train pane writes: the progress line, metrics, checks, labels, sample pictures.
 
-Plain functions from run data to Rich Text, kept apart from the view's wiring
-(:mod:`tutor.ui.widgets.training`) so each reads on its own.
+Plain functions from run data to Rich Text, kept apart from the views' wiring
+(:mod:`tutor.ui.widgets.run_view`, :mod:`~tutor.ui.widgets.param_form`,
+:mod:`~tutor.ui.widgets.charts_view`) so each reads on its own.
 """
 
 from __future__ import annotations
