@@ -23,6 +23,7 @@ _HEADING = "bold underline"
 _QUOTE_BAR = "$primary 50%"
 _CODE = "on $surface-lighten-1"
 _INLINE = {"`": "$text-warning on $warning 10%", "**": "bold", "*": "italic"}
+TEXT_MAX_WIDTH = 96  # panes.tcss #lesson-text max-width 100, less Markdown's padding 0 2
 _INLINE_RE = re.compile(r"`([^`]+)`|\*\*(.+?)\*\*|(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])")
 
 
@@ -137,4 +138,7 @@ class FirstPage(Widget):
     def render(self) -> Content:
         if not self._markdown:
             return Content("")
-        return Content("\n").join(page_lines(self._markdown, self.content_size.width))
+        # On a wide screen the pane keeps a book-like width (#lesson-text: max-width 100,
+        # less its padding): so does this, so the text wraps where the pane's will.
+        width = min(self.content_size.width, TEXT_MAX_WIDTH)
+        return Content("\n").join(page_lines(self._markdown, width))
