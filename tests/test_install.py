@@ -107,3 +107,33 @@ def test_installed_wheel_lists_the_builtin_lessons(wheel: Path, tmp_path: Path) 
     for x in lessons:
         assert Path(x["path"]).resolve().is_relative_to(site / "tutor" / "_lessons")
         assert Path(x["code"]).resolve().is_relative_to(site / "tutor" / "_lessons")
+
+
+def test_installed_wheel_has_a_valid_shipped_index(wheel: Path, tmp_path: Path) -> None:
+    # The first start after installing has no cache: its first screen comes from the index
+    # shipped in tutor/_lessons, which must match the lessons installed beside it.
+    target = tmp_path / "site"
+    _pip("install", "--no-deps", "--target", str(target), str(wheel), cwd=tmp_path)
+    probe = (
+        "import tutor.lesson.index as ix; "
+        "assert ix.read_index() is None; "
+        "shipped = ix.read_shipped_index(); "
+        "assert shipped is not None and str(ix.shipped_index_path()).startswith(sys.argv[1]); "
+        "print(len(shipped.lessons))"
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(target),
+        "DL_TUTOR_CACHE_DIR": str(tmp_path / "cache"),
+        "DL_TUTOR_DATA_DIR": str(tmp_path / "data"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", f"import sys; {probe}", str(target.resolve())],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) == len(_expected_ids())

@@ -161,3 +161,111 @@ def test_importing_the_index_needs_neither_pydantic_nor_yaml() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# -- the shipped index of the built-in lessons (lessons/index.json) -------------------------
+
+
+def test_the_shipped_index_is_up_to_date() -> None:
+    # Fails after a built-in lesson (or the loader) changed: regenerate it with
+    # `python -m tutor.lesson.index --write-shipped` and commit lessons/index.json.
+    shipped = lesson_index.shipped_index_path().read_text(encoding="utf-8")
+    assert shipped == lesson_index.shipped_index_text(), "regenerate it (see the comment)"
+
+
+def test_without_a_cache_the_first_screen_uses_the_shipped_index() -> None:
+    assert read_index() is None  # a first start: nothing cached yet
+    index = lesson_index.read_first_index()
+    assert index is not None and index == LessonIndex.from_catalog(load_catalog())
+    assert index.lessons[0].page("zh").startswith(f"# {index.lessons[0].title('zh')}\n")
+
+
+def test_each_page_is_the_one_the_lesson_pane_shows() -> None:
+    from tutor.ui.panes.lesson import lesson_markdown
+
+    index = lesson_index.read_shipped_index()
+    assert index is not None
+    catalog = load_catalog()
+    for entry in index.lessons:
+        loaded = catalog.get(entry.id)
+        assert loaded is not None
+        for lang in lesson_index.LANGUAGES:
+            assert entry.page(lang) == lesson_markdown(loaded, lang), (entry.id, lang)
+
+
+@pytest.fixture
+def builtin_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The built-in lessons and their shipped index, copied where a test may edit them."""
+    import shutil
+
+    import tutor.paths
+
+    copy = tmp_path / "builtin"
+    shutil.copytree(tutor.paths.builtin_lessons_dir(), copy)
+    monkeypatch.setattr(tutor.paths, "builtin_lessons_dir", lambda: copy)
+    assert lesson_index.read_shipped_index() is not None
+    return copy
+
+
+SHIPPED_CHANGES: dict[str, Callable[[Path], None]] = {
+    "title edited": lambda r: (r / "01-gradient-descent" / "lesson.yaml").write_text(
+        (r / "01-gradient-descent" / "lesson.yaml")
+        .read_text(encoding="utf-8")
+        .replace("Gradient descent by hand", "Edited"),
+        encoding="utf-8",
+    ),
+    "same size, other text": lambda r: (r / "01-gradient-descent" / "lesson.yaml").write_text(
+        (r / "01-gradient-descent" / "lesson.yaml")
+        .read_text(encoding="utf-8")
+        .replace("Three points", "Three pointz"),
+        encoding="utf-8",
+    ),
+    "code edited": lambda r: grow(r / "01-gradient-descent" / "gradient_descent.py"),
+    "code deleted": lambda r: (r / "01-gradient-descent" / "gradient_descent.py").unlink(),
+    "lesson added": lambda r: write_lesson(r, "zz-extra"),
+    "lesson deleted": lambda r: (r / "01-gradient-descent" / "lesson.yaml").unlink(),
+    "index edited": lambda r: (r / "index.json").write_text(
+        (r / "index.json").read_text(encoding="utf-8").replace('"order": 1,', '"order": 9,'),
+        encoding="utf-8",
+    ),
+    "index corrupt": lambda r: (r / "index.json").write_text("{", encoding="utf-8"),
+    "index missing": lambda r: (r / "index.json").unlink(),
+}
+
+
+@pytest.mark.parametrize("change", list(SHIPPED_CHANGES))
+def test_the_shipped_index_is_ignored_once_a_builtin_lesson_changed(
+    builtin_copy: Path, change: str
+) -> None:
+    SHIPPED_CHANGES[change](builtin_copy)
+    assert lesson_index.read_shipped_index() is None
+    assert lesson_index.read_first_index() is None  # and no cache either: an empty list
+
+
+def test_the_shipped_index_is_not_used_with_other_lessons(root: Path) -> None:
+    # The built-in lessons are not the whole catalog: its order and start lesson may differ.
+    assert lesson_index.read_shipped_index() is not None
+    assert lesson_index.read_shipped_index([root]) is None
+    assert lesson_index.read_shipped_index(builtin=False) is None
+    assert lesson_index.read_first_index([root]) is None
+
+
+def test_the_shipped_index_is_not_used_with_a_lesson_pack(
+    monkeypatch: pytest.MonkeyPatch, root: Path
+) -> None:
+    import tutor.lesson.packs as packs
+
+    monkeypatch.setattr(packs, "installed_packs", lambda: (packs.Pack("mine", root),))
+    assert lesson_index.read_shipped_index() is None
+
+
+def test_the_regenerate_command_writes_and_checks(
+    builtin_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    SHIPPED_CHANGES["title edited"](builtin_copy)
+    assert lesson_index.main(["--check"]) == 1
+    assert "--write-shipped" in capsys.readouterr().out
+    assert lesson_index.main(["--write-shipped"]) == 0
+    assert lesson_index.main(["--check"]) == 0
+    index = lesson_index.read_shipped_index()
+    assert index is not None and index.lessons[0].title() == "Edited"

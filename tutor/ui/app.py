@@ -6,11 +6,12 @@ the trainer); up come messages (a run ended, a store snapshot, a line for the st
 
 The app process never imports torch: lessons train in a child process
 (:mod:`tutor.training.process`), so start-up stays fast and neither the UI nor the training
-slows the other. Nor pydantic or YAML: the first screen lists the lessons from a cached
-index (:mod:`tutor.lesson.index`), without the panes; right after it is painted
-(``_first_paint``) the panes are added while lessons are loaded and the progress store
-opened on a worker thread. Then a spare training process starts and imports torch,
-so the first Run does not wait for it.
+slows the other. Nor pydantic or YAML: the first screen lists the lessons from an index
+(:mod:`tutor.lesson.index`: the cache of the last start, or the one shipped with the built-in
+lessons) and shows the start lesson's page from it (``#first-page``), without the panes;
+right after it is painted (``_first_paint``) the panes are added while lessons are loaded
+and the progress store opened on a worker thread. Then a spare training process starts and
+imports torch, so the first Run does not wait for it.
 
 The progress store is only ever touched on worker threads (:mod:`tutor.ui.store_link`);
 every job ends in a :class:`~tutor.ui.messages.StoreSnapshotReady` that the App shows.
@@ -37,9 +38,17 @@ from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
 from tutor.lesson.catalog import Catalog
-from tutor.lesson.index import LANGUAGES, LessonIndex, load_catalog_indexed, read_index
+from tutor.lesson.index import (
+    LANGUAGES,
+    IndexEntry,
+    LessonIndex,
+    load_catalog_indexed,
+    read_first_index,
+)
+from tutor.peek import peek_state
 from tutor.ui import shutdown
 from tutor.ui.messages import Say, StoreSnapshotReady
+from tutor.ui.widgets.first_page import FirstPage
 from tutor.ui.widgets.footer import KeyFooter
 from tutor.ui.widgets.lesson_list import LessonList, lesson_label
 from tutor.ui.widgets.status import StatusLine
@@ -142,6 +151,8 @@ class TutorApp(App[None]):
         self.startup_done = False  # lessons loaded, store opened, the first lesson shown
         self._gc_frozen = False  # start-up's objects are out of the collector's sight
         self._panes: Panes | None = None  # mounted right after the first paint
+        # The start lesson's page in the first frame, until the Lesson pane shows it.
+        self._first_page: FirstPage | None = None
         self._wanted: str | Path | None = None  # a lesson or broken file chosen before that
         # An explicit lang wins; without one, the language saved by the last toggle, else en.
         self.lang = lang if lang in LANGUAGES else "en"
@@ -213,8 +224,10 @@ class TutorApp(App[None]):
         yield TitleBar(id="title-bar")
         with Horizontal(id="body"):
             yield LessonList(id="lesson-list")
-            # No panes in the first frame: nothing is shown in them before the lessons are
-            # loaded anyway. _mount_panes adds them right after it is painted.
+            # No panes in the first frame (their tabs, Markdown and styles cost ~0.1-0.3 s):
+            # _mount_panes adds them right after it is painted. Until they show the start
+            # lesson, its page from the index is shown here, drawn lightly.
+            yield FirstPage(id="first-page")
         yield StatusLine(id="status")
         yield KeyFooter()
 
@@ -233,11 +246,41 @@ class TutorApp(App[None]):
         if self._catalog_given:
             self._index = LessonIndex.from_catalog(self.catalog)
         else:
-            self._index = read_index(self._lesson_dirs, builtin=self._builtin)
+            self._index = read_first_index(self._lesson_dirs, builtin=self._builtin)
+        self._first_page = self.query_one(FirstPage)
         if self._index is not None:
+            start = self._start_from_store(self._index)
             lessons.show_catalog(self._index, self.lang)
+            if start is not None:
+                self._show_first_page(start)
+                lessons.highlighted = self._index.lessons.index(start)
         self.say("Loading lessons…")
         self.call_after_refresh(self._first_paint)
+
+    def _start_from_store(self, index: LessonIndex) -> IndexEntry | None:
+        """The lesson start-up will open (unless another is chosen first), and the language
+        (``self.lang``), as the store says before it is opened (:mod:`tutor.peek`)."""
+        path = self._given_store.path if self._given_store is not None else None
+        state = peek_state(("lang", "last_lesson"), path)
+        if not self._lang_given and state.get("lang") in LANGUAGES:
+            self.lang = state["lang"]
+        return index.get(state.get("last_lesson")) or next(iter(index.lessons), None)
+
+    def _show_first_page(self, entry: IndexEntry | None) -> None:
+        """Show ``entry``'s page from the index (None: none) until the Lesson pane can."""
+        if self._first_page is not None:
+            page = entry.page(self.lang) if entry else ""
+            self._first_page.show_page(entry.id if entry else None, page)
+            self.sub_title = lesson_label(entry, self.lang) if entry else ""
+
+    def _drop_first_page(self) -> None:
+        """The panes take over from ``#first-page``, in one frame (never both on screen)."""
+        page = self._first_page
+        if page is not None and self._panes is not None:
+            self._first_page = None
+            page.display = False
+            self._panes.display = True
+            page.remove()
 
     def _first_paint(self) -> None:
         """The first screen is painted: add the panes, load lessons and open the store;
@@ -258,6 +301,8 @@ class TutorApp(App[None]):
         # Their styles too: only they use panes.tcss, so the first frame need not parse it.
         self.stylesheet.read(PANES_CSS_PATH)
         panes = Panes(id="panes")
+        # Hidden while #first-page shows the start lesson: shown once they show it too.
+        panes.display = self._first_page is None or self._first_page.lesson_id is None
         await self.query_one("#body").mount(panes)
         panes.train.trainer = self._trainer
         panes.train.device = self.device
@@ -297,6 +342,7 @@ class TutorApp(App[None]):
             lessons.highlighted = self.catalog.lessons.index(first)
         else:
             await self._show_nothing("No lessons found.")
+        self._drop_first_page()
         if self.catalog.problems:
             n = len(self.catalog.broken_files)
             self.say(
@@ -412,6 +458,8 @@ class TutorApp(App[None]):
         # before the panes are mounted): start-up opens it.
         if loaded is None or self._panes is None:
             self._wanted = message.lesson_id
+            if self._index is not None:
+                self._show_first_page(self._index.get(message.lesson_id))
             self.say("Loading lessons…")
             return
         await self.open_lesson(loaded)
@@ -421,6 +469,7 @@ class TutorApp(App[None]):
     async def _broken_chosen(self, message: LessonList.BrokenFileChosen) -> None:
         if not self.startup_done:
             self._wanted = message.file  # shown again from the loaded catalog
+            self._show_first_page(None)
             if self._panes is None:  # start-up shows it, once they are mounted
                 self.say("Loading lessons…")
                 return
@@ -528,6 +577,7 @@ class TutorApp(App[None]):
         """Bring pane ``pane`` (a ``#pane-*`` id; "": the one in front) to the front and
         maybe focus what it scrolls: nothing to do until the panes are mounted."""
         if self._panes is not None:
+            self._drop_first_page()  # the panes, even before they show a lesson
             self._panes.show_pane(pane, focus)
 
     def action_show_pane(self, pane: str) -> None:
@@ -603,6 +653,8 @@ class TutorApp(App[None]):
         self._lang_given = True  # a toggle during start-up wins over the stored language
         listed = self.catalog if self.startup_done or self._index is None else self._index
         self.query_one(LessonList).show_catalog(listed, lang)
+        if self._first_page is not None and self._first_page.lesson_id and self._index:
+            self._show_first_page(self._index.get(self._first_page.lesson_id))
         if self.current is not None and self._panes is not None:
             # Keep what the learner typed into the form; the quiz is rebuilt in the language.
             await self._show_lesson(self.current, self._panes.train.form_values())

@@ -10,23 +10,20 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static, TabPane
 
 from tutor.lesson.catalog import LoadedLesson, Problem
+from tutor.lesson.page import lesson_page
 from tutor.text import inert
 from tutor.ui.widgets.code_view import CodeView
 from tutor.ui.widgets.lesson_text import LessonText
 
 
 def lesson_markdown(loaded: LoadedLesson, lang: str = "en") -> str:
-    """Title, summary and text of a lesson as one Markdown document."""
+    """Title, summary and text of a lesson as one Markdown document (its index page too)."""
     lesson = loaded.lesson
-    text = lesson.text.get(lang).strip()
-    first, _, rest = text.partition("\n")
-    if first.startswith("# "):  # most texts open with their own title; show ours once
-        text = rest.lstrip("\n")
-    exercises = " · **5** exercises" if lesson.exercises else ""
-    return (
-        f"# {lesson.title.get(lang)}\n\n> {lesson.summary.get(lang)}\n\n{text}\n\n"
-        "---\n\n*Keys: **2** code · **3** train (**r** runs, **s** stops) · **4** quiz"
-        f"{exercises} · **h** your runs · **ctrl+l** 中文/English*\n"
+    return lesson_page(
+        lesson.title.get(lang),
+        lesson.summary.get(lang),
+        lesson.text.get(lang),
+        bool(lesson.exercises),
     )
 
 
