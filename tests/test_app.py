@@ -11,12 +11,19 @@ import asyncio
 import gc
 import subprocess
 import sys
-import textwrap
 import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import (
+    BROKEN_YAML,
+    DIVERGING_CODE,
+    FAILING_CODE,
+    LESSON_01,
+    SLOW_CODE,
+    write_app_lesson,
+)
 from rich.text import Text
 from textual.widgets import Input, OptionList, Static, TabbedContent
 from textual.widgets._footer import FooterKey
@@ -47,78 +54,16 @@ from tutor.ui.widgets.lesson_list import lesson_label
 
 pytestmark = pytest.mark.usefixtures("tutor_env")
 
-ROOT = Path(__file__).resolve().parents[1]
-LESSON_01 = ROOT / "lessons" / "01-gradient-descent"
-
-LESSON_YAML = """\
-id: {id}
-order: {order}
-title: {title}
-summary: A lesson used by the app tests.
-text: Some *text* for {id}.
-code: code.py
-hyperparams:
-  - {{name: epochs, type: int, default: 3, min: 1, max: 1000}}
-  - {{name: seed, type: int, default: 0}}
-series:
-  - {{name: loss, kind: loss, per: {per}}}
-"""
-
-# Reports steps until Stop is pressed; the deadline only keeps a broken test from hanging.
-SLOW_CODE = """
-import time
-
-def train(ctx):
-    deadline = time.monotonic() + 60
-    step = 0
-    while time.monotonic() < deadline:
-        step += 1
-        ctx.report_step(loss=1.0 / step)
-        time.sleep(0.002)
-"""
-
-FAILING_CODE = """
-def train(ctx):
-    ctx.report_step(loss=1.0)
-    ctx.log("about to fail")
-    raise ValueError("boom from the lesson")
-"""
-
-DIVERGING_CODE = """
-def train(ctx):
-    for epoch in range(1, ctx.params.epochs + 1):
-        ctx.report_epoch(epoch, loss=float("nan") if epoch == 2 else 1.0 / epoch)
-"""
-
-BROKEN_YAML = """\
-id: broken
-order: 99
-titel: Misspelt field
-summary: s
-text: t
-code: code.py
-"""
-
 # Positions in the lesson list (ordered by `order`; broken files come last).
 GD, SLOW, FAILING, DIVERGING, BROKEN = range(5)
-
-
-def write_lesson(root: Path, lesson_id: str, order: int, code: str, per: str = "step") -> None:
-    directory = root / lesson_id
-    directory.mkdir(parents=True)
-    title = lesson_id.replace("-", " ").capitalize()
-    (directory / "lesson.yaml").write_text(
-        LESSON_YAML.format(id=lesson_id, order=order, title=title, per=per)
-    )
-    (directory / "code.py").write_text(textwrap.dedent(code))
 
 
 @pytest.fixture
 def lesson_dir(tmp_path: Path) -> Path:
     root = tmp_path / "lessons"
-    write_lesson(root, "slow", 50, SLOW_CODE)
-    write_lesson(root, "failing", 51, FAILING_CODE)
-    write_lesson(root, "diverging", 52, DIVERGING_CODE, per="epoch")
+    write_app_lesson(root, "slow", 50, SLOW_CODE)
+    write_app_lesson(root, "failing", 51, FAILING_CODE)
+    write_app_lesson(root, "diverging", 52, DIVERGING_CODE, per="epoch")
     broken = root / "broken"
     broken.mkdir()
     (broken / "lesson.yaml").write_text(BROKEN_YAML)
@@ -470,7 +415,7 @@ async def test_start_up_is_frozen_out_of_the_collector_while_the_app_runs(
 async def test_recorded_images_are_drawn_after_the_run_off_the_event_loop(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    write_lesson(tmp_path, "images", 1, IMAGES_CODE)
+    write_app_lesson(tmp_path, "images", 1, IMAGES_CODE)
     app = TutorApp([tmp_path], builtin=False)
     drawn_on: list[str] = []
     draw = tutor.ui.widgets.run_view.draw_images

@@ -13,6 +13,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from helpers import LESSON_01
 from textual.app import App, ComposeResult
 from textual.widgets import Input
 
@@ -32,12 +33,11 @@ from tutor.testing import (
 )
 from tutor.ui import store_link
 from tutor.ui.app import TutorApp
-from tutor.ui.store_link import StoreLink, record_answer
+from tutor.ui.store_link import StoreLink
 from tutor.ui.widgets import LessonList, LiveChart, RunLog
 
 pytestmark = pytest.mark.usefixtures("tutor_env")
 
-LESSON_01 = Path(__file__).resolve().parents[1] / "lessons" / "01-gradient-descent"
 
 # Logs and prints what a terminal would obey (retitle, clear the screen), and one huge line.
 HOSTILE_CODE = """
@@ -210,7 +210,10 @@ def test_a_store_write_that_meets_a_lock_is_tried_again(
             other.execute("COMMIT")  # the other writer finishes
 
     monkeypatch.setattr(store_link, "_pause", pause)
-    answer = store_link.partial(record_answer, "gradient-descent", "q", "1", "wrong")
+
+    def answer(s: ProgressStore) -> int:
+        return s.record_answer("gradient-descent", "q", "1", "wrong")
+
     snapshot = link.job(answer)
     assert snapshot.error is None and isinstance(snapshot.written, int)
     assert len(pauses) == 2

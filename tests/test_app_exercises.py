@@ -14,15 +14,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers import LESSON_01, ROOT
 from rich.syntax import Syntax
-from test_app import LESSON_01, ROOT, finish_run, open_by_keys, started, text_of, until
 from textual.pilot import Pilot
 from textual.widgets import TextArea
 
 from tutor import exercises
 from tutor.lesson.loader import LoadedLesson, load_lesson
 from tutor.progress import ProgressStore, hint_key
-from tutor.testing import store_settled
+from tutor.testing import finish_run, open_by_keys, started, store_settled, text_of, until
 from tutor.ui.app import TutorApp
 from tutor.ui.run_link import ActiveRun
 from tutor.ui.widgets import ConfirmScreen, ExerciseView

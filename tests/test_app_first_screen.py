@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import MINIMAL_YAML, write_lesson
+from helpers import LESSON_01, MINIMAL_YAML, write_lesson
 from textual.widgets import OptionList
 
 import tutor.progress
@@ -27,7 +27,6 @@ from tutor.ui.widgets.first_page import FirstPage
 
 pytestmark = pytest.mark.usefixtures("tutor_env")
 
-LESSON_01 = Path(__file__).resolve().parents[1] / "lessons" / "01-gradient-descent"
 SECOND_YAML = (
     MINIMAL_YAML.replace("order: 1", "order: 2")
     .replace("{{en: Minimal, zh: 最小}}", "{{en: The second, zh: 第二课}}")

@@ -14,26 +14,25 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers import LESSON_01, SLOW_CODE, write_app_lesson
 from rich.text import Text
-from test_app import (
-    LESSON_01,
-    SLOW_CODE,
-    finish_run,
-    graded,
-    open_by_keys,
-    started,
-    text_of,
-    type_into,
-    until,
-    write_lesson,
-)
 from textual.pilot import Pilot
 from textual.widgets import OptionList, Static
 
 from tutor import quiz
 from tutor.lesson.schema import Question
 from tutor.progress import ProgressStore
-from tutor.testing import shown_letter, store_settled
+from tutor.testing import (
+    finish_run,
+    graded,
+    open_by_keys,
+    shown_letter,
+    started,
+    store_settled,
+    text_of,
+    type_into,
+    until,
+)
 from tutor.ui.app import TutorApp
 from tutor.ui.widgets import ConfirmScreen, LessonList, LiveChart, RunsTable
 from tutor.ui.widgets.chart import OverlaySeries, use_log_scale
@@ -84,8 +83,8 @@ GD, SLOW, GATED = 0, 1, 2
 @pytest.fixture
 def lesson_dir(tmp_path: Path) -> Path:
     root = tmp_path / "lessons"
-    write_lesson(root, "slow", 50, SLOW_CODE)
-    write_lesson(root, "gated", 51, GATED_CODE)
+    write_app_lesson(root, "slow", 50, SLOW_CODE)
+    write_app_lesson(root, "gated", 51, GATED_CODE)
     return root
 
 

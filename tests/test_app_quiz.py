@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers import LESSON_01
 from textual.pilot import Pilot
 
 from tutor import quiz
@@ -34,8 +35,6 @@ from tutor.ui.widgets import LiveChart
 
 pytestmark = pytest.mark.usefixtures("tutor_env")
 
-ROOT = Path(__file__).resolve().parents[1]
-LESSON_01 = ROOT / "lessons" / "01-gradient-descent"
 GD = "gradient-descent"
 
 # Trains until the test creates the gate file: a run certainly in progress while the test

@@ -8,9 +8,8 @@ import json
 from pathlib import Path
 
 import pytest
+from helpers import MINIMAL_CODE, make_result, write_lesson
 
-from tests.helpers import MINIMAL_CODE, write_lesson
-from tests.test_progress import make_result
 from tutor.cli import main
 from tutor.progress import ProgressStore
 from tutor.quiz_coach import option_order

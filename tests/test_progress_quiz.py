@@ -7,8 +7,8 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from helpers import make_result
 
-from tests.test_progress import make_result
 from tutor import progress
 from tutor.progress import APPLICATION_ID, SCHEMA_VERSION, ProgressStore
 

@@ -8,8 +8,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from helpers import write_lesson
 
-from tests.helpers import write_lesson
 from tutor import quiz
 from tutor.lesson.loader import LessonError, load_files, load_lesson
 from tutor.lesson.schema import Question

@@ -6,7 +6,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from test_progress import make_result
+from helpers import make_result
 
 from tutor.progress import ProgressError, ProgressStore
 from tutor.progress.pending import pending_dirs
