@@ -1,6 +1,6 @@
 """Run every built-in lesson once at its defaults and store each RunResult as JSON.
 
-The doctor's no-false-alarm test (tests/test_doctor.py) reads these fixtures, so it checks
+The doctor's no-false-alarm test (tests/unit/test_doctor.py) reads these fixtures, so it checks
 real curves without training anything in CI. Regenerate after a lesson's training changes:
 
     PYTHONPATH=$PWD OMP_NUM_THREADS=1 DL_TUTOR_OFFLINE=1 .venv/bin/python -m tools.default_runs

@@ -17,7 +17,7 @@ Lesson pane shows: :mod:`tutor.lesson.page`), and each broken file's problems. T
 
       python -m tutor.lesson.index --write-shipped
 
-  (``tests/test_lesson_index.py`` fails until you do.)
+  (``tests/unit/test_lesson_index.py`` fails until you do.)
 
 The app always loads the full catalog right after its first screen and shows that, so even
 a stale index could only be seen for that moment; corrupt or foreign files are ignored (and

@@ -35,7 +35,7 @@ from tutor.progress import (
     decimate,
 )
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

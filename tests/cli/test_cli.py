@@ -25,7 +25,7 @@ from tutor.cli import charts as cli_charts
 from tutor.cli.common import cell_width, fit
 from tutor.paths import builtin_lessons_dir
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 LESSON_01 = builtin_lessons_dir() / "01-gradient-descent"
 
 

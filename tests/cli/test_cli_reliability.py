@@ -22,7 +22,7 @@ from tutor.cli.common import json_text
 from tutor.progress import ProgressStore
 from tutor.quiz import format_value
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,4 @@
-"""Deterministic series for the chart goldens (tests/test_chart_golden.py) and the bench."""
+"""Deterministic series for the chart goldens (tests/unit/test_chart_golden.py) and the bench."""
 
 from __future__ import annotations
 

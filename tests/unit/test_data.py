@@ -576,7 +576,7 @@ def test_import_does_not_import_torch() -> None:
         "import sys, tutor.training.data; "
         "sys.exit('torch' in sys.modules or 'numpy' in sys.modules)"
     )
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True)
     assert result.returncode == 0, result.stderr.decode()
 

@@ -23,7 +23,7 @@ from tutor.training.sweep import SWEEP_RECORD
 from tutor.ui.app import TutorApp
 from tutor.ui.widgets.chart import LiveChart
 
-LESSONS = Path(__file__).parent.parent / "lessons"
+LESSONS = Path(__file__).parents[2] / "lessons"
 
 # Ten steps an epoch, a little sleep each: one epoch is quick, a hundred take long enough
 # to press Stop in the middle.

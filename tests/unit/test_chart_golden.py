@@ -3,7 +3,7 @@
 A golden is what a learner sees (colour left out), so a diff of one reads like the chart.
 After an intended change to the drawing, rewrite them and read the diff:
 
-    UPDATE_GOLDEN=1 PYTHONPATH=$PWD .venv/bin/python -m pytest -q tests/test_chart_golden.py
+    UPDATE_GOLDEN=1 PYTHONPATH=$PWD .venv/bin/python -m pytest -q tests/unit/test_chart_golden.py
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from chart_cases import cases
 
 from tutor import plot
 
-GOLDEN = Path(__file__).parent / "golden" / "charts"
+GOLDEN = Path(__file__).parents[1] / "golden" / "charts"
 SIZES = [(80, 24), (120, 40)]
 
 

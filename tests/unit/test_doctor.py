@@ -15,7 +15,7 @@ from tutor.doctor import diagnose
 from tutor.events import RunResult
 from tutor.lesson.loader import load_catalog
 
-FIXTURES = Path(__file__).parent / "fixtures" / "default_runs"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "default_runs"
 
 LESSON = """
 id: doc

@@ -5,7 +5,7 @@ The view is mounted alone in a small App with the app's own stylesheets (app.tcs
 panes.tcss, as TutorApp reads them), and fed the calls TutorApp makes during a run. Rewrite
 the golden after an intended change, and read the diff:
 
-    UPDATE_GOLDEN=1 PYTHONPATH=$PWD .venv/bin/python -m pytest -q tests/test_train_pane.py
+    UPDATE_GOLDEN=1 PYTHONPATH=$PWD .venv/bin/python -m pytest -q tests/app/test_train_pane.py
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from tutor.progress import StoredRun
 from tutor.ui.widgets.chart import PREVIOUS_COLOUR, LiveChart
 from tutor.ui.widgets.training import TrainingView
 
-UI = Path(__file__).parent.parent / "tutor" / "ui"
-GOLDEN = Path(__file__).parent / "golden" / "train-pane-80x24.txt"
+UI = Path(__file__).parents[2] / "tutor" / "ui"
+GOLDEN = Path(__file__).parents[1] / "golden" / "train-pane-80x24.txt"
 EPOCHS, STEPS = 4, 50  # steps per epoch
 # The minimal test lesson with a learning rate, so a stored run reads ``lr=0.01``.
 LR_YAML = MINIMAL_YAML.replace(

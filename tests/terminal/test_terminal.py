@@ -2,7 +2,7 @@
 and limited terminals (TERM=dumb, vt100, linux). Slow-ish (start-up imports Textual, a run
 imports torch), so every wait is bounded but generous: the machine may be busy.
 
-See tests/ptyapp.py for the harness.
+See tests/terminal/ptyapp.py for the harness.
 """
 
 from __future__ import annotations

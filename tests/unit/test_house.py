@@ -11,7 +11,7 @@ import pytest
 
 from tools import imports
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_no_import_circle_and_a_core_without_textual(capsys: pytest.CaptureFixture[str]) -> None:
