@@ -179,6 +179,23 @@ def test_fake_files_match_torchvision_layout(tmp_path: Path) -> None:
     assert torch.equal(theirs.data.float().div(255).unsqueeze(1), ours.tensors[0])
 
 
+def test_read_idx_plain_and_gz_agree_and_reject_a_wrong_length(tmp_path: Path) -> None:
+    """The unpacked file is read straight into the tensor's buffer; a short or long file fails."""
+    content = fake_mnist()["train-images-idx3-ubyte"]
+    (tmp_path / "a").write_bytes(content)
+    (tmp_path / "a.gz").write_bytes(gz(content))
+    plain, packed = idx.read_idx(tmp_path / "a"), idx.read_idx(tmp_path / "a.gz")
+    assert plain.shape == (N_TRAIN, 28, 28) and torch.equal(plain, packed)
+    plain.zero_()  # writable, and its own memory
+    assert idx.read_idx(tmp_path / "a")[0, 0, 0] == 255
+    for bad in (content[:-1], content + b"x"):
+        (tmp_path / "b").write_bytes(bad)
+        with pytest.raises(ValueError, match="bytes of data"):
+            idx.read_idx(tmp_path / "b")
+    (tmp_path / "empty").write_bytes(idx_bytes(torch.zeros(0, dtype=torch.uint8)))
+    assert idx.read_idx(tmp_path / "empty").shape == (0,)
+
+
 def test_root_argument_gz_files_and_pointing_at_raw(tmp_path: Path) -> None:
     write_fake_mnist(tmp_path / "MNIST" / "raw", gz_only=True)
     _, _, info = load_mnist(root=tmp_path)
