@@ -11,7 +11,8 @@ slows the other. Nor pydantic or YAML: the first screen lists the lessons from a
 lessons) and shows the start lesson's page from it (``#first-page``), without the panes;
 right after it is painted (``_first_paint``) the panes are added while lessons are loaded
 and the progress store opened on a worker thread. Then a spare training process starts and
-imports torch, so the first Run does not wait for it.
+imports torch, so the first Run does not wait for it. The App takes these steps in order;
+:class:`~tutor.ui.startup.StartUp` does them and keeps what only start-up needs.
 
 The progress store is only ever touched on worker threads (:mod:`tutor.ui.store_link`);
 every job ends in a :class:`~tutor.ui.messages.StoreSnapshotReady` that the App shows.
