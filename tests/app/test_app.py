@@ -29,6 +29,7 @@ from textual.widgets import Input, OptionList, Static, TabbedContent
 from textual.widgets._footer import FooterKey
 
 import tutor.ui.app
+import tutor.ui.startup
 import tutor.ui.widgets.run_view
 from tutor import events, quiz
 from tutor.lesson.index import load_catalog_indexed
@@ -549,13 +550,13 @@ async def test_torch_loading_after_the_app_closed_is_ignored(tmp_path: Path) -> 
 def gate(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
     """Holds the app's lesson loading (which starts after the first paint) until set."""
     release = threading.Event()
-    real = tutor.ui.app.load_catalog_indexed
+    real = tutor.ui.startup.load_catalog_indexed
 
     def held(*args: Any, **kwargs: Any) -> Any:
         assert release.wait(SAFETY_SECONDS)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(tutor.ui.app, "load_catalog_indexed", held)
+    monkeypatch.setattr(tutor.ui.startup, "load_catalog_indexed", held)
     return release
 
 
@@ -616,7 +617,7 @@ async def test_a_catalog_given_is_listed_at_the_first_paint_and_nothing_is_loade
     def no_loading(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("a catalog was given: nothing to load")
 
-    monkeypatch.setattr(tutor.ui.app, "load_catalog_indexed", no_loading)
+    monkeypatch.setattr(tutor.ui.startup, "load_catalog_indexed", no_loading)
     catalog = load_catalog([LESSON_01, lesson_dir], builtin=False)
     painted: list[list[str]] = []
 

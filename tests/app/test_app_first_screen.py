@@ -17,7 +17,7 @@ from helpers import LESSON_01, MINIMAL_YAML, write_lesson
 from textual.widgets import OptionList
 
 import tutor.progress
-import tutor.ui.app
+import tutor.ui.startup
 from tutor.lesson.index import load_catalog_indexed
 from tutor.peek import DB_NAME, peek_state, store_path
 from tutor.progress import ProgressStore
@@ -39,13 +39,13 @@ SECOND_YAML = (
 def gate(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
     """Holds the app's lesson loading (which starts after the first paint) until set."""
     release = threading.Event()
-    real = tutor.ui.app.load_catalog_indexed
+    real = tutor.ui.startup.load_catalog_indexed
 
     def held(*args: Any, **kwargs: Any) -> Any:
         assert release.wait(SAFETY_SECONDS)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(tutor.ui.app, "load_catalog_indexed", held)
+    monkeypatch.setattr(tutor.ui.startup, "load_catalog_indexed", held)
     return release
 
 

@@ -11,7 +11,8 @@ slows the other. Nor pydantic or YAML: the first screen lists the lessons from a
 lessons) and shows the start lesson's page from it (``#first-page``), without the panes;
 right after it is painted (``_first_paint``) the panes are added while lessons are loaded
 and the progress store opened on a worker thread. Then a spare training process starts and
-imports torch, so the first Run does not wait for it.
+imports torch, so the first Run does not wait for it. The App takes these steps in order;
+:class:`~tutor.ui.startup.StartUp` does them and keeps what only start-up needs.
 
 The progress store is only ever touched on worker threads (:mod:`tutor.ui.store_link`);
 every job ends in a :class:`~tutor.ui.messages.StoreSnapshotReady` that the App shows.
@@ -19,35 +20,26 @@ every job ends in a :class:`~tutor.ui.messages.StoreSnapshotReady` that the App 
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import sys
-import time
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import on, work
+from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.css.query import NoMatches
 from textual.screen import ModalScreen
 from textual.widgets import Input
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker
 
 from tutor.lesson.catalog import Catalog
-from tutor.lesson.index import (
-    LANGUAGES,
-    IndexEntry,
-    LessonIndex,
-    load_catalog_indexed,
-    read_first_index,
-)
-from tutor.peek import peek_state
+from tutor.lesson.index import LANGUAGES
 from tutor.ui import shutdown
+from tutor.ui.app_state import AppState
 from tutor.ui.messages import Say, StoreSnapshotReady
+from tutor.ui.startup import StartUp
 from tutor.ui.widgets.first_page import FirstPage
 from tutor.ui.widgets.footer import KeyFooter
 from tutor.ui.widgets.lesson_list import LessonList, lesson_label
@@ -58,16 +50,12 @@ from tutor.ui.widgets.title_bar import TitleBar
 # than `import textual.app`. The rest (the panes and their widgets, the store, the trainer,
 # exercises: ~0.2-0.4 s) is imported where it is used, all of it after the first paint.
 if TYPE_CHECKING:
-    from tutor.events import RunResult
     from tutor.lesson.catalog import LoadedLesson, Problem
     from tutor.progress import ProgressStore
-    from tutor.training.process import Ready, Trainer
     from tutor.ui.panes import Panes
-    from tutor.ui.panes.sweep import ActiveSweep
     from tutor.ui.panes.train import TrainPane
     from tutor.ui.run_link import ActiveRun
-    from tutor.ui.store_link import StoreLink, StoreOpened, StoreSnapshot
-    from tutor.ui.widgets.training import TrainingView
+    from tutor.ui.store_link import StoreLink, StoreSnapshot
 
 # The panes' styles, read with them (_mount_panes): the first frame parses only app.tcss.
 PANES_CSS_PATH = Path(__file__).parent / "panes" / "panes.tcss"
@@ -76,25 +64,9 @@ _PANES_GROUP = Binding.Group("Panes", compact=True)
 _MODAL_SAFE_ACTIONS = {"quit"}
 
 
-T = TypeVar("T")
-
-
-class _FromPane(Generic[T]):
-    """A read-only app attribute that a pane keeps: ``app.<attr>`` reads ``panes.<pane>.<attr>``,
-    or ``default`` in the moment before the panes are mounted."""
-
-    def __init__(self, pane: str, attr: str, default: T) -> None:
-        self.pane, self.attr, self.default = pane, attr, default
-
-    def __get__(self, app: TutorApp | None, owner: type[TutorApp]) -> T:
-        if app is None or app._panes is None:
-            return self.default
-        value: T = getattr(getattr(app._panes, self.pane), self.attr)
-        return value
-
-
-class TutorApp(App[None]):
-    """dl-tutor's terminal UI. See docs/testing.md for the widget ids and keys tests rely on."""
+class TutorApp(AppState, App[None]):
+    """dl-tutor's terminal UI. See docs/testing.md for the widget ids and keys tests rely on;
+    the attributes it lists that others keep are read through :class:`AppState`."""
 
     CSS_PATH = "app.tcss"
     TITLE = "dl-tutor"
@@ -143,17 +115,8 @@ class TutorApp(App[None]):
         # Without a catalog given, lessons are loaded right after the first screen is painted
         # (see on_mount): until then the catalog is empty and the list shows the cached index.
         self.catalog = catalog if catalog is not None else Catalog()
-        self._catalog_given = catalog is not None
-        self._lesson_dirs = [Path(d) for d in lesson_dirs]
-        self._builtin = builtin
-        self._index: LessonIndex | None = None  # what the list shows before the catalog
-        self.first_paint_at: float | None = None  # time.perf_counter() at the first paint
-        self.startup_done = False  # lessons loaded, store opened, the first lesson shown
-        self._gc_frozen = False  # start-up's objects are out of the collector's sight
+        self._startup = StartUp(self, lesson_dirs, builtin=builtin, catalog=catalog, store=store)
         self._panes: Panes | None = None  # mounted right after the first paint
-        # The start lesson's page in the first frame, until the Lesson pane shows it.
-        self._first_page: FirstPage | None = None
-        self._wanted: str | Path | None = None  # a lesson or broken file chosen before that
         # An explicit lang wins; without one, the language saved by the last toggle, else en.
         self.lang = lang if lang in LANGUAGES else "en"
         self._lang_given = lang is not None
@@ -165,50 +128,13 @@ class TutorApp(App[None]):
         self._link: StoreLink | None = None
         self.store_error: str | None = None  # why progress is not being saved, if it is not
         self.current: LoadedLesson | None = None  # the lesson shown in the panes
-        self.torch_ready = False  # a training process is warm (torch imported)
-        self._trainer: Trainer | None = None  # made at the first paint (see `trainer`)
         self.device_label = ""  # the device runs use, as the training process describes it
         self._restore_signals: Callable[[], None] | None = None
         # Set by the CLI, which owns the process: a signal may then end it by force if
         # shutting down gets stuck. Never in tests, where the process is pytest's.
         self.owns_process = False
 
-    # -- what tests and tools read (docs/testing.md); the panes keep most of it ------------
-
-    @property
-    def store(self) -> ProgressStore | None:
-        return self._link.store if self._link is not None else self._given_store
-
-    @property
-    def store_pending(self) -> int:
-        """Store jobs (and runs to store) not yet reflected in the UI; start-up is the first."""
-        return self._link.pending if self._link is not None else 1
-
-    # Kept by the panes, read here (docs/testing.md); the default before they are mounted.
-    active_run: _FromPane[ActiveRun | None] = _FromPane("train", "active_run", None)
-    last_result: _FromPane[RunResult | None] = _FromPane("train", "last_result", None)
-    last_run_id: _FromPane[int | None] = _FromPane("train", "last_run_id", None)
-    overlays: _FromPane[dict[int, int]] = _FromPane("train", "overlays", {})
-    my_code: _FromPane[set[str]] = _FromPane("train", "my_code", set())
-    sweep: _FromPane[ActiveSweep | None] = _FromPane("train", "sweep", None)
-    checking: _FromPane[bool] = _FromPane("exercise", "checking", False)
-    grading: _FromPane[int] = _FromPane("quiz", "grading", 0)
-
-    def completed_run(self, lesson_id: str) -> RunResult | None:
-        """The run quiz answers are graded against: the lesson's latest completed run, from
-        this session or, after a restart, from the store."""
-        return self._panes.train.completed_run(lesson_id) if self._panes else None
-
-    @property
-    def training(self) -> TrainingView:
-        assert self._panes is not None, "no panes before the first paint"
-        return self._panes.train.view
-
-    @property
-    def trainer(self) -> Trainer:
-        """Trains lessons in child processes, one spare kept warm (made at the first paint)."""
-        assert self._trainer is not None, "no trainer before the first paint"
-        return self._trainer
+    # -- what tests and tools read (docs/testing.md); most of it is in AppState -------------
 
     @property
     def status(self) -> StatusLine:
@@ -238,60 +164,21 @@ class TutorApp(App[None]):
         # 5 ms switch interval the event loop would wait that long for the GIL. 1 ms keeps
         # keys and timers prompt.
         sys.setswitchinterval(0.001)
-        lessons = self.query_one(LessonList)
-        lessons.border_title = "Lessons"
+        self.query_one(LessonList).border_title = "Lessons"
         self.status.set_torch_note("loading PyTorch…")
         # Nothing is painted until this returns: list the lessons (from the catalog given,
         # else from the cached index if it is still valid) and load the rest after the paint.
-        if self._catalog_given:
-            self._index = LessonIndex.from_catalog(self.catalog)
-        else:
-            self._index = read_first_index(self._lesson_dirs, builtin=self._builtin)
-        self._first_page = self.query_one(FirstPage)
-        if self._index is not None:
-            start = self._start_from_store(self._index)
-            lessons.show_catalog(self._index, self.lang)
-            if start is not None:
-                self._show_first_page(start)
-                lessons.highlighted = self._index.lessons.index(start)
+        self.lang = self._startup.first_frame(self.lang, self._lang_given)
         self.say("Loading lessons…")
         self.call_after_refresh(self._first_paint)
-
-    def _start_from_store(self, index: LessonIndex) -> IndexEntry | None:
-        """The lesson start-up will open (unless another is chosen first), and the language
-        (``self.lang``), as the store says before it is opened (:mod:`tutor.peek`)."""
-        path = self._given_store.path if self._given_store is not None else None
-        state = peek_state(("lang", "last_lesson"), path)
-        if not self._lang_given and state.get("lang") in LANGUAGES:
-            self.lang = state["lang"]
-        return index.get(state.get("last_lesson")) or next(iter(index.lessons), None)
-
-    def _show_first_page(self, entry: IndexEntry | None) -> None:
-        """Show ``entry``'s page from the index (None: none) until the Lesson pane can."""
-        if self._first_page is not None:
-            page = entry.page(self.lang) if entry else ""
-            self._first_page.show_page(entry.id if entry else None, page)
-            self.sub_title = lesson_label(entry, self.lang) if entry else ""
-
-    def _drop_first_page(self) -> None:
-        """The panes take over from ``#first-page``, in one frame (never both on screen)."""
-        page = self._first_page
-        if page is not None and self._panes is not None:
-            self._first_page = None
-            page.display = False
-            self._panes.display = True
-            page.remove()
 
     def _first_paint(self) -> None:
         """The first screen is painted: add the panes, load lessons and open the store;
         meanwhile a spare training process imports PyTorch (another process: it slows
         neither)."""
-        self.first_paint_at = time.perf_counter()
-        from tutor.training.process import Trainer  # not before the first paint (see the imports)
-
-        self._trainer = Trainer(self.device)
+        self._startup.painted(self.device)  # the trainer is made
         self.run_worker(self._start_up(), group="startup")
-        self._preload_torch()
+        self._startup.preload()
 
     async def _mount_panes(self) -> None:
         """Add the panes (``#panes``, see :mod:`tutor.ui.panes`). Start-up awaits this
@@ -302,28 +189,23 @@ class TutorApp(App[None]):
         self.stylesheet.read(PANES_CSS_PATH)
         panes = Panes(id="panes")
         # Hidden while #first-page shows the start lesson: shown once they show it too.
-        panes.display = self._first_page is None or self._first_page.lesson_id is None
+        panes.display = not self._startup.showing_page
         await self.query_one("#body").mount(panes)
-        panes.train.trainer = self._trainer
+        panes.train.trainer = self._startup.trainer
         panes.train.device = self.device
         self._panes = panes
 
     async def _start_up(self) -> None:
-        """Load the catalog and open the store (a worker thread), then show the lesson
-        opened last (store state ``last_lesson``) or the first, unless one was chosen."""
-        from tutor.ui.store_link import StoreLink, StoreOpened
+        """Load the catalog and open the store (a worker thread) while the panes are mounted,
+        then show the lesson chosen meanwhile, else the one opened last (store state
+        ``last_lesson``), else the first."""
+        from tutor.ui.store_link import StoreLink
 
-        worker = self.run_worker(
-            self._start_up_work, thread=True, group="startup", name="open", exit_on_error=False
-        )
+        loading = self._startup.load()
         await self._mount_panes()  # while the lessons load on that thread
-        try:
-            catalog, opened = await worker.wait()
-        except Exception as e:  # a bug in loading or the store must not keep the app down
-            catalog, opened = self.catalog, StoreOpened(None, f"{type(e).__name__}: {e}")
-        self.catalog = catalog
+        self.catalog, opened = await self._startup.loaded(loading)
         self.store_error = opened.error
-        self._link = link = StoreLink(opened.store, catalog)
+        self._link = link = StoreLink(opened.store, self.catalog)
         if self._panes is not None:
             self._panes.hand_down(link, opened.error)
         if not self._lang_given and opened.lang in LANGUAGES:
@@ -331,76 +213,24 @@ class TutorApp(App[None]):
         lessons = self.query_one(LessonList)
         lessons.show_catalog(self.catalog, self.lang)
         lessons.set_statuses(opened.statuses)
-        wanted, self._wanted = self._wanted, None
-        broken = [p for p in self.catalog.problems if p.file == wanted]
-        if broken:
-            await self._show_broken(broken[0].file, broken)
-        elif self.catalog.lessons:
-            wanted = wanted if isinstance(wanted, str) else opened.last_lesson
-            first = (self.catalog.get(wanted) if wanted else None) or self.catalog.lessons[0]
-            await self.open_lesson(first)
-            lessons.highlighted = self.catalog.lessons.index(first)
+        start = self._startup.start_lesson(self.catalog, opened.last_lesson)
+        if isinstance(start, list):  # a broken lesson file chosen meanwhile
+            await self._show_broken(start[0].file, start)
+        elif start is not None:
+            await self.open_lesson(start)
+            lessons.highlighted = self.catalog.lessons.index(start)
         else:
             await self._show_nothing("No lessons found.")
-        self._drop_first_page()
-        if self.catalog.problems:
-            n = len(self.catalog.broken_files)
-            self.say(
-                f"{n} lesson file{'s' if n > 1 else ''} could not be loaded (✗ in the list)",
-                "warning",
-            )
-        if opened.store is not None and opened.store.recovered_message:
-            self.say(opened.store.recovered_message, "warning")
-        elif opened.error:
-            self.status.set_store_note(f"Progress not saved: {opened.error}")
-            self.notify(self.status.store_note, severity="error", timeout=10)  # in full
-        # What exists now (Textual, the widgets, the catalog) lives as long as the app. Out of
-        # the garbage collector's sight, its full collections scan only what came after: the
-        # event loop stalled 66-100 ms for one instead of 177-203 ms (bench/perf.md).
-        # The young generations first, so little of the start-up's garbage is kept for good.
-        gc.collect(1)
-        gc.freeze()
-        self._gc_frozen = True
-        self.startup_done = True
+        self._startup.drop_first_page(self._panes)
+        self._startup.report(self.catalog, opened)
+        self._startup.finish()  # startup_done
         link.settled()  # start-up's own pending job
-
-    def _start_up_work(self) -> tuple[Catalog, StoreOpened]:
-        """Worker thread: load the lessons (unless given), then open the store (unless
-        given) and read the start-up state."""
-        from tutor.ui.store_link import open_store
-
-        catalog = self.catalog
-        if not self._catalog_given:
-            catalog = load_catalog_indexed(self._lesson_dirs, builtin=self._builtin)
-        # Grading and outcome checks use numpy on worker threads: imported here, whole, so
-        # no thread (nor a test's pytest.approx) ever sees a half-imported module.
-        import numpy  # noqa: F401
-
-        return catalog, open_store(self._given_store, catalog)
-
-    @work(thread=True, group="preload", exit_on_error=False)
-    def _preload_torch(self) -> Ready:
-        """Start the spare training process and wait until it has imported torch."""
-        ready = self.trainer.wait_ready()
-        if ready is None:
-            raise RuntimeError(self.trainer.spare_failure())
-        return ready
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """PyTorch preloaded (or not). The panes handle their own workers' ends."""
-        worker, state = event.worker, event.state
-        if worker.group != "preload" or state not in (WorkerState.SUCCESS, WorkerState.ERROR):
-            return
-        from tutor.training.process import Ready
-
-        self.torch_ready = state == WorkerState.SUCCESS
-        if isinstance(worker.result, Ready):
-            self.show_device(worker.result.device)
-        # Quitting while torch loads: the import ends after the widgets are gone.
-        with contextlib.suppress(NoMatches):
-            self.status.set_torch_note(
-                "" if self.torch_ready else f"PyTorch failed to load: {worker.error}"
-            )
+        ready = self._startup.preloaded(event.worker, event.state)
+        if ready is not None:
+            self.show_device(ready.device)
 
     def show_device(self, label: str) -> None:
         """The header names the device runs use (a GPU with its memory in use)."""
@@ -457,9 +287,7 @@ class TutorApp(App[None]):
         # Listed from the index, not loaded yet (or a catalog given, chosen in the moment
         # before the panes are mounted): start-up opens it.
         if loaded is None or self._panes is None:
-            self._wanted = message.lesson_id
-            if self._index is not None:
-                self._show_first_page(self._index.get(message.lesson_id))
+            self._startup.wait_for(message.lesson_id, self.lang)
             self.say("Loading lessons…")
             return
         await self.open_lesson(loaded)
@@ -468,8 +296,7 @@ class TutorApp(App[None]):
     @on(LessonList.BrokenFileChosen)
     async def _broken_chosen(self, message: LessonList.BrokenFileChosen) -> None:
         if not self.startup_done:
-            self._wanted = message.file  # shown again from the loaded catalog
-            self._show_first_page(None)
+            self._startup.wait_for(message.file, self.lang)  # shown from the loaded catalog
             if self._panes is None:  # start-up shows it, once they are mounted
                 self.say("Loading lessons…")
                 return
@@ -577,7 +404,7 @@ class TutorApp(App[None]):
         """Bring pane ``pane`` (a ``#pane-*`` id; "": the one in front) to the front and
         maybe focus what it scrolls: nothing to do until the panes are mounted."""
         if self._panes is not None:
-            self._drop_first_page()  # the panes, even before they show a lesson
+            self._startup.drop_first_page(self._panes)  # even before they show a lesson
             self._panes.show_pane(pane, focus)
 
     def action_show_pane(self, pane: str) -> None:
@@ -651,10 +478,7 @@ class TutorApp(App[None]):
 
         self.lang = lang = "zh" if self.lang == "en" else "en"
         self._lang_given = True  # a toggle during start-up wins over the stored language
-        listed = self.catalog if self.startup_done or self._index is None else self._index
-        self.query_one(LessonList).show_catalog(listed, lang)
-        if self._first_page is not None and self._first_page.lesson_id and self._index:
-            self._show_first_page(self._index.get(self._first_page.lesson_id))
+        self._startup.relabel(self.catalog, lang)
         if self.current is not None and self._panes is not None:
             # Keep what the learner typed into the form; the quiz is rebuilt in the language.
             await self._show_lesson(self.current, self._panes.train.form_values())
@@ -672,33 +496,20 @@ class TutorApp(App[None]):
         self.exit()
 
     def _exit_on_signal(self, signum: int) -> None:
-        if signum == shutdown.SIGHUP:
-            shutdown.detach_from_terminal()  # the terminal is gone: nothing can be shown
+        code = shutdown.signalled(signum, self.owns_process)
         if self._panes is not None:
             self._panes.train.stop(quiet=True)
-        code = shutdown.exit_code(signum)
-        if self.owns_process:
-            shutdown.force_exit_after(shutdown.FORCE_EXIT_SECONDS, code)
         self.exit(return_code=code)  # on_unmount stores the run
 
     async def on_unmount(self) -> None:
-        import asyncio
-
         # Any way out (q, ctrl+q, app.exit(), a signal, a test ending) must stop the training
         # thread: it cannot be killed, and the process waits for it before exiting.
         await self._finish_training()
         if self.owns_process:  # a shutdown that gets stuck must not keep the process alive
             shutdown.force_exit_after(shutdown.FORCE_EXIT_SECONDS, self.return_code or 0)
-        if self._trainer is not None:  # None if the app ends before its first paint
-            await asyncio.to_thread(self._trainer.close)  # the spare, and a run never stopped
+        await self._startup.close(self.store)  # the training processes, the store it opened
         if self._restore_signals is not None:
             self._restore_signals()
-        store = self.store
-        if self._given_store is None and store is not None:
-            store.close()
-        if self._gc_frozen:  # collectable again: another app may start in this process (tests)
-            gc.unfreeze()
-            self._gc_frozen = False
 
     async def _finish_training(self) -> None:
         """Cancel the run in progress and wait (bounded) until it has been stored."""

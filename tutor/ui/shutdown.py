@@ -4,7 +4,8 @@ Python's default for both signals is to die on the spot: the run in progress is 
 recorded and the terminal is left in raw mode. Textual handles neither, so the app routes
 them through its normal exit (cancel the run, store it, restore the terminal).
 
-Plain Python, no Textual import: the app calls :func:`handle_exit_signals` at mount.
+Plain Python, no Textual import: the app calls :func:`handle_exit_signals` at mount, and
+:func:`signalled` when one of them comes.
 """
 
 from __future__ import annotations
@@ -56,6 +57,20 @@ def handle_exit_signals(handler: Callable[[int], None]) -> Callable[[], None]:
 def exit_code(signum: int) -> int:
     """The shell's convention for "ended by signal N": 128 + N (129 for SIGHUP, 143 SIGTERM)."""
     return 128 + signum
+
+
+def signalled(signum: int, owns_process: bool) -> int:
+    """The app got ``signum``: make ending possible, and return the exit code to end with.
+
+    After a hang-up the terminal is gone; a process the app owns (``dl-tutor``, never a test's)
+    is ended by force if shutting down gets stuck.
+    """
+    if signum == SIGHUP:
+        detach_from_terminal()  # the terminal is gone: nothing can be shown
+    code = exit_code(signum)
+    if owns_process:
+        force_exit_after(FORCE_EXIT_SECONDS, code)
+    return code
 
 
 def detach_from_terminal() -> None:
