@@ -65,8 +65,7 @@ _MODAL_SAFE_ACTIONS = {"quit"}
 
 
 class TutorApp(AppState, App[None]):
-    """dl-tutor's terminal UI. See docs/testing.md for the widget ids and keys tests rely on;
-    the attributes it lists that others keep are read through :class:`AppState`."""
+    """dl-tutor's terminal UI (docs/testing.md: its ids, keys and attributes; see AppState)."""
 
     CSS_PATH = "app.tcss"
     TITLE = "dl-tutor"
