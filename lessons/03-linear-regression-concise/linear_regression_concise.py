@@ -1,6 +1,6 @@
 """Linear regression, the concise way: the same problem with PyTorch's building blocks.
 
-Every hand-written piece of the last lesson has a ready-made counterpart:
+Every hand-written piece of the from-scratch lesson has a ready-made counterpart:
 data_iter -> DataLoader, linreg -> nn.Linear, squared_loss -> nn.MSELoss,
 sgd -> torch.optim.SGD. The training loop keeps the same three moves:
 zero the gradients, backward, step.
