@@ -7,7 +7,7 @@ the rules; in order, the first that matches wins:
 - ``diverged``: the run's status says so (NaN/inf), or a loss curve ended at least
   :data:`DIVERGE_FACTOR` times above where it started. Likely cause: a learning rate too high
   for this loss scale. Suggests ``lr`` ÷ 3 (rounded down to one significant digit).
-- ``overfitting``: a per-epoch train/test pair (``train_loss``/``test_loss``,
+- ``overfitting``: a per-epoch train/held-out pair (``train_loss``/``test_loss`` or ``dev_loss``,
   ``train_acc``/``test_acc``, also with a suffix such as ``_plain``) whose test side got
   worse after its best epoch *k* by more than :data:`OVERFIT_LOSS_RISE` (losses, relative) or
   :data:`OVERFIT_ACC_DROP` (accuracies, absolute) while the train side kept improving.
@@ -183,13 +183,20 @@ def _diverged(
     return Diagnosis("diverged", evidence, cause, _scaled(params, lesson, LR_NAMES, 1 / 3))
 
 
+# The held-out side of a train_* curve: a test set, or a dev (validation) set.
+HELD_OUT_PREFIXES = ("test_", "dev_", "val_")
+
+
 def _overfitting(
     history: Mapping[str, Points], params: dict[str, Any], lesson: Lesson | None
 ) -> Diagnosis | None:
-    for train_name in history:
-        if not train_name.startswith("train_"):
-            continue
-        test_name = "test_" + train_name[len("train_") :]
+    pairs = [
+        (train_name, held_out + train_name[len("train_") :])
+        for train_name in history
+        if train_name.startswith("train_")
+        for held_out in HELD_OUT_PREFIXES
+    ]
+    for train_name, test_name in pairs:
         train, test = _finite(history[train_name]), _finite(history.get(test_name, []))
         if min(len(train), len(test)) < OVERFIT_MIN_EPOCHS:
             continue

@@ -93,6 +93,14 @@ def test_a_test_loss_rising_after_its_best_epoch_is_overfitting(lesson: Any) -> 
     assert d.suggestion == {"epochs": 4} and "epoch 4" in d.text("evidence")
 
 
+def test_a_dev_set_counts_as_the_held_out_side(lesson: Any) -> None:
+    train = [1.0 / (i + 1) for i in range(10)]
+    dev = [1.0, 0.7, 0.55, 0.5, 0.52, 0.56, 0.6, 0.65, 0.7, 0.75]
+    loss = [1.0 / (i + 1) for i in range(100)]
+    d = diagnose(run({"loss": loss, "train_loss": train, "dev_loss": dev}), lesson)
+    assert d is not None and d.kind == "overfitting" and "dev_loss" in d.text("evidence")
+
+
 def test_accuracy_gap_counts_too_but_a_flat_test_side_does_not(lesson: Any) -> None:
     loss = [1.0 / (i + 1) for i in range(100)]
     train = [0.80, 0.85, 0.90, 0.95, 0.97, 0.99]
@@ -156,4 +164,6 @@ def test_no_false_alarm_on_any_default_run() -> None:
     # labels by heart (test accuracy peaks after a few epochs, then falls while the training
     # accuracy climbs to ~1), so that dropout has something to fix. The doctor is right there.
     assert verdicts.pop("dropout-batchnorm") == "overfitting"
+    # Lesson 24 shows over-fitting on a dev set on purpose, and picks the epoch by it.
+    assert verdicts.pop("dev-set-early-stopping") == "overfitting"
     assert set(verdicts.values()) == {"fine"}, verdicts
