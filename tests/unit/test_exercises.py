@@ -603,7 +603,7 @@ def _lesson_with(tmp_path: Path, exercises_yaml: str, code: str | None = None) -
         ),
         (
             "exercises:\n" + "  - {name: f, target: f, task: t, cases: [[1]]}\n" * 2,
-            "(file)",
+            "exercises",
             "duplicate names ['f']",
         ),
     ],
@@ -617,8 +617,9 @@ def test_exercises_are_validated_when_the_lesson_loads(
         load_lesson(path)
     [problem] = info.value.problems
     assert problem.field == field and message in problem.message, problem
-    if field != "(file)":  # duplicates are a whole-lesson problem, reported at the top
-        assert problem.line == path.read_text().splitlines().index("exercises:") + 2
+    exercises_line = path.read_text().splitlines().index("exercises:") + 1
+    # Duplicates are a problem of the list: reported at its key; the rest at the entry.
+    assert problem.line == exercises_line + (field != "exercises")
 
 
 def test_a_bad_case_spec_is_reported_at_its_own_line(tmp_path: Path) -> None:
