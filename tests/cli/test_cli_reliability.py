@@ -265,3 +265,33 @@ def test_an_ascii_terminal_gets_ascii_tables_marks_and_charts(tmp_path: Path) ->
     assert run.returncode == 0, err
     assert out.isascii() and "  + " in out.decode() and "?" not in out.decode()
     assert "ascii" in out.decode() and "|" in out.decode()  # the chart's ASCII tier
+
+
+def test_the_app_on_an_ascii_terminal_gets_english_ascii_charts_and_same_width_text() -> None:
+    import argparse
+    import io
+
+    from tutor.cli.common import cell_width
+
+    def screen(encoding: str) -> io.TextIOWrapper:
+        return io.TextIOWrapper(io.BytesIO(), encoding=encoding, errors="replace")
+
+    args = argparse.Namespace(lang="zh", lang_given=False)
+    environ: dict[str, str] = {}
+    ascii_screen = screen("ascii")
+    assert cli.plain_terminal(args, environ, ascii_screen) == cli.ASCII_NOTE
+    assert args.lang == "en" and environ == {"DL_TUTOR_CHARTS": "ascii"}
+    # Textual measured this line in cells: what reaches the terminal takes the same cells.
+    line = "╭─ 课程 ─╮│ ▶ Run ■ ✓ … · é ▌"
+    ascii_screen.write(line)
+    ascii_screen.flush()
+    drawn = ascii_screen.buffer.getvalue().decode("ascii")  # type: ignore[attr-defined]
+    assert drawn == "+- ???? -+| > Run # + . . e |"
+    assert len(drawn) == cell_width(line)
+    # --lang and DL_TUTOR_CHARTS are the learner's choice; a Unicode terminal is left alone.
+    args, environ = argparse.Namespace(lang="zh", lang_given=True), {"DL_TUTOR_CHARTS": "block"}
+    assert cli.plain_terminal(args, environ, screen("ascii")) == cli.ASCII_NOTE
+    assert args.lang == "zh" and environ == {"DL_TUTOR_CHARTS": "block"}
+    args, environ = argparse.Namespace(lang="zh", lang_given=False), {}
+    assert cli.plain_terminal(args, environ, screen("utf-8")) is None
+    assert args.lang == "zh" and environ == {}

@@ -255,3 +255,18 @@ def test_headless_run_uses_no_escape_sequences_on_a_dumb_terminal(start, term: s
         assert b"\x1b" not in app.output, app.output[-500:]
     else:  # what the dumb case avoids: the live status line is erased with ESC[K
         assert b"\x1b[K" in app.output
+
+
+def test_the_app_draws_ascii_where_the_terminal_cannot_encode_unicode(start) -> None:  # type: ignore[no-untyped-def]
+    # LC_ALL=C without UTF-8 mode: stderr (where Textual draws) encodes ASCII only.
+    app = start(LC_ALL="C", PYTHONUTF8="0", PYTHONCOERCECLOCALE="0", LANG="zh_CN.UTF-8")
+    assert app.wait_for_text("cannot show Unicode", START_TIMEOUT), app.text()[-2000:]
+    assert app.wait_for_text("Slow lesson", START_TIMEOUT)  # English, though LANG says zh
+    app.press("q")
+    assert app.wait(EXIT_TIMEOUT) == 0
+    assert app.output.isascii()
+    text = app.text()
+    assert "+- Lessons ---" in text  # the list's round border as ASCII, not ?- Lessons ???
+    # Box lines, "·" and "…" have an ASCII likeness; "中文" (ctrl+l's label) takes 4 cells.
+    assert "????/" in text and "?" not in text.replace("????/", ""), text[-2000:]
+    assert "Traceback" not in text

@@ -24,13 +24,13 @@ import argparse
 import os
 import re
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, TextIO
 
 from tutor import __version__
 from tutor.cli import authoring, commands, exercises, quiz, sweep
-from tutor.cli.common import PROG, encodes, silence
+from tutor.cli.common import CELLS_ERRORS, PROG, encodes, fancy, silence
 from tutor.training.device import DEVICE_CHOICES
 
 # -- entry point ----------------------------------------------------------------------
@@ -44,6 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as e:  # --help, --version and usage errors: return, don't exit
         return e.code if isinstance(e.code, int) else 0 if e.code is None else 2
+    args.lang_given = args.lang is not None
     args.lang = args.lang or default_lang(os.environ, getattr(sys.stdout, "encoding", None))
     try:
         return COMMANDS[args.command](args)
@@ -217,10 +218,38 @@ def _tolerate_unencodable_output() -> None:
 # -- the app ------------------------------------------------------------------------------
 
 
+ASCII_NOTE = "This terminal cannot show Unicode: ASCII charts, English."
+
+
+def plain_terminal(
+    args: argparse.Namespace, environ: MutableMapping[str, str], screen: TextIO
+) -> str | None:
+    """Set the app up for a terminal whose encoding cannot show box lines and Chinese
+    (``LC_ALL=C`` with ``PYTHONUTF8=0``); ``screen``: the stream Textual draws on. Textual
+    has no ASCII mode: it lays out in cells as if for Unicode and the stream then writes ``?``
+    for a box line (1 cell, aligned) and for a CJK character (2 cells: the rest of the line
+    shifts). So: English unless ``--lang`` asked otherwise, the charts' ASCII tier unless
+    ``DL_TUTOR_CHARTS`` chose one, and what still cannot be encoded is written as ASCII of
+    the same width (``+-|`` boxes, ``??``). Returns the note to show, None on a Unicode one."""
+    if fancy(screen):
+        return None
+    if not getattr(args, "lang_given", False):
+        args.lang = "en"
+    environ.setdefault("DL_TUTOR_CHARTS", "ascii")
+    try:
+        screen.reconfigure(errors=CELLS_ERRORS)  # type: ignore[attr-defined]
+    except (AttributeError, ValueError, OSError):
+        pass  # not a text file: it keeps main()'s errors="replace"
+    return ASCII_NOTE
+
+
 def _cmd_app(args: argparse.Namespace) -> int:
     from tutor.ui.app import TutorApp  # Textual is only imported for the app
 
+    # Textual draws on the original stderr (its Linux driver writes to sys.__stderr__).
+    note = plain_terminal(args, os.environ, sys.__stderr__ or sys.stderr)
     app = TutorApp(list(args.lessons), lang=args.lang, device=args.device or "auto")
+    app.terminal_note = note
     app.owns_process = True  # may end the process by force if shutting down gets stuck
     app.run()
     return app.return_code or 0  # 129 / 143 after SIGHUP / SIGTERM (tutor.ui.shutdown)

@@ -4,6 +4,7 @@ lessons and the lesson named on the command line, and text that fits terminal ce
 from __future__ import annotations
 
 import argparse
+import codecs
 import json
 import os
 import re
@@ -187,6 +188,69 @@ def cell_width(text: str) -> int:
             continue
         total += 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
     return total
+
+
+# -- an ASCII terminal, cell for cell ------------------------------------------------------
+
+# What the app draws (Textual's borders, the app's typography) that has a one-cell ASCII
+# spelling; the CLI's plain() may use longer ones (``<=``), but the app's layout is measured
+# before encoding, so here a character must become exactly as many cells as it took.
+_ONE_CELL = {
+    "≤": "<", "≥": ">", "×": "x", "·": ".", "•": "*", "–": "-", "—": "-", "−": "-",
+    "…": ".", "→": ">", "←": "<", "↑": "^", "↓": "v", "✓": "+", "✔": "+", "✗": "x", "✘": "x",
+    "‘": "'", "’": "'", "“": '"', "”": '"', "\u00a0": " ",
+}  # fmt: skip
+_HORIZONTAL = {"LEFT", "RIGHT", "HORIZONTAL"}
+_VERTICAL = {"UP", "DOWN", "VERTICAL"}
+CELLS_ERRORS = "dl-tutor-cells"  # the error handler's name, for reconfigure(errors=...)
+
+
+def ascii_cell(ch: str) -> str:
+    """``ch`` in ASCII taking the same cells: box lines as ``- | +``, blocks as ``#``,
+    arrows and marks by their shape, a wide (CJK) character as ``??``, a combining one as
+    nothing; what has no likeness ``?`` per cell."""
+    width = cell_width(ch)
+    if ch in _ONE_CELL or width == 0:
+        return _ONE_CELL.get(ch, "")
+    name = unicodedata.name(ch, "")
+    words = set(name.split())
+    if name.startswith("BOX DRAWINGS"):
+        if "DIAGONAL" in words:
+            return "X" if "CROSS" in words else "/" if "UPPER RIGHT" in name else "\\"
+        directions = words & (_HORIZONTAL | _VERTICAL)
+        return "-" if directions <= _HORIZONTAL else "|" if directions <= _VERTICAL else "+"
+    if "BLOCK" in words or "SHADE" in words or "QUADRANT" in words:
+        # Textual's tall/wide borders: a one-eighth line along an edge is that edge's line.
+        if "EIGHTH" in words and "ONE" in words:
+            return "|" if words & {"LEFT", "RIGHT"} else "-"
+        if words & {"LEFT", "RIGHT"} and "QUADRANT" not in words:  # ▌: a blockquote's bar
+            return "|"
+        return "#"
+    if name.startswith("BRAILLE"):
+        return ":"
+    for word, mark in (("RIGHT-POINTING", ">"), ("LEFT-POINTING", "<"),
+                       ("UP-POINTING", "^"), ("DOWN-POINTING", "v")):  # fmt: skip
+        if word in words:
+            return mark
+    if words & {"CIRCLE", "BULLET"}:
+        return "o"
+    if "SQUARE" in words:
+        return "#"
+    if width == 1:  # an accented letter: its letter
+        letter = unicodedata.normalize("NFKD", ch).encode("ascii", "ignore").decode()
+        if len(letter) == 1:
+            return letter
+    return "?" * width
+
+
+def _cells_errors(error: UnicodeError) -> tuple[str, int]:
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    bad = error.object[error.start : error.end]
+    return "".join(ascii_cell(ch) for ch in bad), error.end
+
+
+codecs.register_error(CELLS_ERRORS, _cells_errors)
 
 
 def fit(text: str, width: int, *, right: bool = False) -> str:
