@@ -129,11 +129,8 @@ class TutorApp(AppState, App[None]):
         self.current: LoadedLesson | None = None  # the lesson shown in the panes
         self.device_label = ""  # the device runs use, as the training process describes it
         self._restore_signals: Callable[[], None] | None = None
-        # Set by the CLI, which owns the process: a signal may then end it by force if
-        # shutting down gets stuck. Never in tests, where the process is pytest's.
+        # Set by the CLI, which owns the process: a stuck shutdown may be forced (not in tests).
         self.owns_process = False
-        # Set by the CLI on a terminal that cannot show Unicode: shown once at start.
-        self.terminal_note: str | None = None
 
     # -- what tests and tools read (docs/testing.md); most of it is in AppState -------------
 
@@ -171,8 +168,7 @@ class TutorApp(AppState, App[None]):
         # else from the cached index if it is still valid) and load the rest after the paint.
         self.lang = self._startup.first_frame(self.lang, self._lang_given)
         self.say("Loading lessons…")
-        if self.terminal_note:  # a toast: the status line is soon taken by "Opened …"
-            self.notify(self.terminal_note, severity="warning", timeout=10)
+        self._startup.show_terminal_note(self.terminal_note)
         self.call_after_refresh(self._first_paint)
 
     def _first_paint(self) -> None:

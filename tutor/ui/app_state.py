@@ -47,6 +47,8 @@ class AppState:
     _startup: StartUp
     _link: StoreLink | None  # made at start-up
     _given_store: ProgressStore | None
+    # Set by the CLI on a terminal that cannot show Unicode: shown once at start.
+    terminal_note: str | None = None
 
     @property
     def startup_done(self) -> bool:

@@ -78,6 +78,11 @@ class StartUp:
 
     # -- the first frame: nothing is painted until it is ready -----------------------------
 
+    def show_terminal_note(self, note: str | None) -> None:
+        """A toast, not the status line: that is soon taken by "Opened …"."""
+        if note:
+            self._app.notify(note, severity="warning", timeout=10)
+
     def first_frame(self, lang: str, lang_given: bool) -> str:
         """List the lessons (from the catalog given, else from the cached index if it is still
         valid) and show the start lesson's page. Returns the language to show: ``lang`` if
