@@ -80,6 +80,17 @@ def parse_choice(text: str, n_options: int) -> int:
     return index
 
 
+def check_readable(question: Question, text: str) -> None:
+    """Raise :class:`AnswerError` unless ``text`` reads as an answer of the question's kind:
+    a prediction is refused when it is made, not after the run it predicts."""
+    if question.kind == "choice":
+        parse_choice(text, len(question.options or []))
+    elif question.kind == "number":
+        parse_number(text)
+    else:
+        parse_shape(text)
+
+
 def run_values(result: RunResult) -> dict[str, Any]:
     """The names checks and quiz answers can use: hyperparameters, final metrics,
     recorded values, and a few facts about the run."""

@@ -21,6 +21,7 @@ from tutor.cli.common import PROG, catalog_for, fail, find_lesson, unknown_lesso
 if TYPE_CHECKING:
     from tutor.exercises import ExerciseResult
     from tutor.lesson.catalog import LoadedLesson
+    from tutor.lesson.schema import Exercise
     from tutor.progress import ProgressStore
 
 # tutor.exercises (and its coach) is imported inside each command: `dl-tutor list` and
@@ -195,17 +196,26 @@ def cmd_exercise(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_hint(args: argparse.Namespace) -> int:
+def _lesson_and_exercise(args: argparse.Namespace) -> tuple[LoadedLesson, Exercise] | int:
+    """The lesson and its exercise ``args.name``, or the exit code of a usage error."""
     from tutor import exercises
-    from tutor.exercises import coach
 
     loaded = _exercise_lesson(args)
     if isinstance(loaded, int):
         return loaded
     try:
-        exercise = exercises.find_exercise(loaded, args.name)
+        return loaded, exercises.find_exercise(loaded, args.name)
     except KeyError as e:
         return fail(str(e.args[0]))
+
+
+def cmd_hint(args: argparse.Namespace) -> int:
+    from tutor.exercises import coach
+
+    found = _lesson_and_exercise(args)
+    if isinstance(found, int):
+        return found
+    loaded, exercise = found
     hints = exercise.hints
     if not hints:
         print(f"{exercise.name} has no hints; its task: {exercise.task.get(args.lang)}")
@@ -235,13 +245,10 @@ def cmd_solution(args: argparse.Namespace) -> int:
     from tutor import exercises
     from tutor.exercises import coach
 
-    loaded = _exercise_lesson(args)
-    if isinstance(loaded, int):
-        return loaded
-    try:
-        exercise = exercises.find_exercise(loaded, args.name)
-    except KeyError as e:
-        return fail(str(e.args[0]))
+    found = _lesson_and_exercise(args)
+    if isinstance(found, int):
+        return found
+    loaded, exercise = found
     store = progress_store()
     attempts = []
     if store is not None:

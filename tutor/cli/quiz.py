@@ -115,12 +115,7 @@ class Session:
             )
             return self._record(q, text, verdict, self.run)
         try:  # an unreadable prediction is refused now, not after the run
-            if q.kind == "choice":
-                quiz.parse_choice(text, len(q.options or []))
-            elif q.kind == "number":
-                quiz.parse_number(text)
-            else:
-                quiz.parse_shape(text)
+            quiz.check_readable(q, text)
         except quiz.AnswerError as e:
             return Feedback("invalid", str(e))
         if self.store is None:

@@ -123,12 +123,7 @@ def predict(
                 "predicts. Make it again once the run ends: it counts for your next run.",
             )
     try:  # an unreadable prediction is refused now, not after the run
-        if question.kind == "choice":
-            quiz.parse_choice(text, len(question.options or []))
-        elif question.kind == "number":
-            quiz.parse_number(text)
-        else:
-            quiz.parse_shape(text)
+        quiz.check_readable(question, text)
     except quiz.AnswerError as e:
         return Feedback("invalid", str(e))
     if store is None:
