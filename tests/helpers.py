@@ -92,6 +92,25 @@ def train(ctx):
         time.sleep(0.002)
 """
 
+# Reports steps until the test creates the gate file, then finishes its epochs: a run that
+# is certainly still training while the test acts (resizes, predicts), then completes.
+# The deadline only keeps a broken test from hanging.
+GATED_CODE = """
+import os
+import time
+
+def train(ctx):
+    gate = os.environ["DL_TUTOR_TEST_GATE"]
+    deadline = time.monotonic() + 60
+    step = 0
+    while not os.path.exists(gate) and time.monotonic() < deadline:
+        step += 1
+        ctx.report_step(loss=1.0 / step)
+        time.sleep(0.002)
+    for epoch in range(1, ctx.params.epochs + 1):
+        ctx.report_epoch(epoch)
+"""
+
 FAILING_CODE = """
 def train(ctx):
     ctx.report_step(loss=1.0)

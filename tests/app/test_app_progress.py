@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import LESSON_01, SLOW_CODE, write_app_lesson
+from helpers import GATED_CODE, LESSON_01, SLOW_CODE, write_app_lesson
 from rich.text import Text
 from textual.pilot import Pilot
 from textual.widgets import OptionList, Static
@@ -42,24 +42,6 @@ pytestmark = pytest.mark.usefixtures("tutor_env")
 
 GD_ID = "gradient-descent"
 
-# Reports steps until the test creates the gate file, then finishes its epochs: a run that
-# is certainly still training while the test resizes the terminal, and then completes.
-# The deadline only keeps a broken test from hanging.
-GATED_CODE = """
-import os
-import time
-
-def train(ctx):
-    gate = os.environ["DL_TUTOR_TEST_GATE"]
-    deadline = time.monotonic() + 60
-    step = 0
-    while not os.path.exists(gate) and time.monotonic() < deadline:
-        step += 1
-        ctx.report_step(loss=1.0 / step)
-        time.sleep(0.002)
-    for epoch in range(1, ctx.params.epochs + 1):
-        ctx.report_epoch(epoch)
-"""
 
 LONG_TITLE_YAML = """\
 id: long-title

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import LESSON_01
+from helpers import GATED_CODE, LESSON_01
 from textual.pilot import Pilot
 
 from tutor import quiz
@@ -56,21 +56,6 @@ quiz:
     predict: true
     prompt: "Predict before you run: how many epochs will it train?"
     answer: epochs
-"""
-GATED_CODE = """
-import os
-import time
-
-def train(ctx):
-    gate = os.environ["DL_TUTOR_TEST_GATE"]
-    deadline = time.monotonic() + 60
-    step = 0
-    while not os.path.exists(gate) and time.monotonic() < deadline:
-        step += 1
-        ctx.report_step(loss=1.0 / step)
-        time.sleep(0.002)
-    for epoch in range(1, ctx.params.epochs + 1):
-        ctx.report_epoch(epoch)
 """
 
 
