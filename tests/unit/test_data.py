@@ -5,11 +5,12 @@ No network used."""
 from __future__ import annotations
 
 import gzip
+import hashlib
 import socket
 import struct
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -630,10 +631,10 @@ def test_debian_fashion_mnist_is_found_verified_and_reused(
     }
 
     # The second load reads the unpacked files: no decompression.
-    def no_decompress(_: bytes) -> bytes:
+    def no_unpacking(*_: object) -> bytearray:
         raise AssertionError("unpacked again")
 
-    monkeypatch.setattr(sources.gzip, "decompress", no_decompress)
+    monkeypatch.setattr(sources, "unpack_checked", no_unpacking)
     again, _, info = load_mnist("fashion-mnist")
     assert info.source == "debian" and torch.equal(again.tensors[1], train.tensors[1])
 
@@ -697,3 +698,52 @@ def test_debian_package_is_not_used_for_digits(
     monkeypatch.setattr(sources, "DEBIAN_FASHION_DIR", where)
     _, _, info = load_mnist("mnist")
     assert info.source == "fallback" and "Debian" not in info.note
+
+
+def published_like(shape: tuple[int, ...]) -> tuple[idx.PublishedFile, bytes, str]:
+    """A small stand-in for a published file: its description, its bytes, their SHA-256."""
+    file = idx.PublishedFile("x-idx3-ubyte", None, shape)
+    content = file.header + bytes(range(256)) * (file.size // 256) + bytes(file.size % 256)
+    content = content[: file.size]
+    return file, content, hashlib.sha256(content).hexdigest()
+
+
+def test_unpack_checked_gives_the_exact_bytes_across_gzip_members(tmp_path: Path) -> None:
+    file, content, sha = published_like((50, 28, 28))
+    gz = tmp_path / "x.gz"
+    # Two members, as `cat a.gz b.gz` makes; gzip's readers take them as one file.
+    gz.write_bytes(gzip.compress(content[:1000]) + gzip.compress(content[1000:]))
+    data = idx.unpack_checked(gz, file, sha, keep_at=tmp_path / "x")
+    assert bytes(data) == content == (tmp_path / "x").read_bytes()
+    image = idx.parse_idx(data, "x")[3]  # the fourth 28x28 image, past the 16-byte header
+    assert image.flatten().tolist() == list(content[16 + 3 * 784 : 16 + 4 * 784])
+
+
+@pytest.mark.parametrize(
+    ("damage", "why"),
+    [
+        (lambda c: gzip.compress(c)[:-100], "is cut short"),
+        (lambda c: gzip.compress(c + b"more"), "unpacks to"),
+        (lambda c: gzip.compress(c[:-1]), "unpacks to"),
+        (lambda c: b"not gzip at all" * 10, "is not a valid gzip archive"),
+        (lambda c: gzip.compress(c[:-1] + b"?"), "fails its SHA-256 check"),
+        (lambda c: gzip.compress(b"\0\0\x08\x01" + c[4:]), "has a wrong idx header"),
+    ],
+)
+def test_unpack_checked_says_what_is_wrong(
+    tmp_path: Path, damage: Callable[[bytes], bytes], why: str
+) -> None:
+    file, content, sha = published_like((50, 28, 28))
+    gz = tmp_path / "x.gz"
+    gz.write_bytes(damage(content))
+    with pytest.raises(ValueError, match=why):
+        idx.unpack_checked(gz, file, sha, keep_at=tmp_path / "x")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.gz"]  # nothing kept, no .tmp
+
+
+def test_unpack_checked_reports_a_cache_it_cannot_write(tmp_path: Path) -> None:
+    file, content, sha = published_like((5, 28, 28))
+    gz = tmp_path / "x.gz"
+    gz.write_bytes(gzip.compress(content))
+    with pytest.raises(OSError):
+        idx.unpack_checked(gz, file, sha, keep_at=tmp_path / "no-such-folder" / "x")
