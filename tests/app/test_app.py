@@ -543,6 +543,20 @@ async def test_torch_loading_after_the_app_closed_is_ignored(tmp_path: Path) -> 
     store.close()
 
 
+
+async def test_a_run_ending_as_the_app_closes_is_ignored(tmp_path: Path) -> None:
+    """The run's end is routed to the lesson list and the quiz: both may be gone already
+    (a bench or a learner quitting the moment a run finishes raised NoMatches here)."""
+    from tutor.progress import ProgressStore
+    from tutor.ui.panes.train import TrainPane
+
+    store = ProgressStore(tmp_path / "p.sqlite3")
+    app = TutorApp([LESSON_01], builtin=False, store=store)
+    async with app.run_test(size=(80, 24)):
+        pass
+    app.on_train_pane_run_ended(TrainPane.RunEnded(None))
+    store.close()
+
 # -- start-up: the first screen before the lessons are loaded -------------------------
 
 

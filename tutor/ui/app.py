@@ -327,7 +327,8 @@ class TutorApp(AppState, App[None]):
         self.say(f"Running {lesson_label(run.loaded, self.lang)}{mine}… (s stops)")
 
     def on_train_pane_run_ended(self, message: TrainPane.RunEnded) -> None:
-        self.query_one(LessonList).mark_running(None)
+        for lessons in self.query(LessonList):  # none once the app is closing
+            lessons.mark_running(None)
         if self._panes is not None:
             self._panes.quiz.run_ended()
 
