@@ -555,6 +555,7 @@ async def test_a_run_ending_as_the_app_closes_is_ignored(tmp_path: Path) -> None
     async with app.run_test(size=(80, 24)):
         pass
     app.on_train_pane_run_ended(TrainPane.RunEnded(None))
+    app.say("Cnn completed: test accuracy 0.91")  # the run's outcome, said as it ends
     store.close()
 
 # -- start-up: the first screen before the lessons are loaded -------------------------

@@ -139,8 +139,10 @@ class TutorApp(AppState, App[None]):
         return self.query_one("#status", StatusLine)
 
     def say(self, message: str, level: str = "info") -> None:
-        """Put a message in the status line (levels: info, ok, warning, error)."""
-        self.status.say(message, level)
+        """Put a message in the status line (levels: info, ok, warning, error); nothing once
+        the app is closing (a run's last message may come after its widgets are gone)."""
+        if self.is_running:
+            self.status.say(message, level)
 
     # -- layout and start-up ----------------------------------------------------------
 
@@ -327,8 +329,9 @@ class TutorApp(AppState, App[None]):
         self.say(f"Running {lesson_label(run.loaded, self.lang)}{mine}… (s stops)")
 
     def on_train_pane_run_ended(self, message: TrainPane.RunEnded) -> None:
-        for lessons in self.query(LessonList):  # none once the app is closing
-            lessons.mark_running(None)
+        if not self.is_running:  # a run that ended as the app closed: its widgets are gone
+            return
+        self.query_one(LessonList).mark_running(None)
         if self._panes is not None:
             self._panes.quiz.run_ended()
 
