@@ -210,6 +210,7 @@ def throughput_rows(args: argparse.Namespace) -> list[tuple[str, str, str]]:
             for mode in runs:
                 runs[mode].append(perf.in_child(mode, lesson))
         seconds = {m: median([r["seconds"] for r in rs]) for m, rs in runs.items()}
+        in_process = median([r["run_seconds"] for r in runs["app"]])
         rss = {m: median([r["rss_mb"] for r in rs]) for m, rs in runs.items()}
         samples = 60_000 * args.epochs
         rows += [
@@ -227,6 +228,11 @@ def throughput_rows(args: argparse.Namespace) -> list[tuple[str, str, str]]:
                 f"{lesson}: throughput app / bare (Run pressed to result shown)",
                 f"{seconds['bare'] / seconds['app']:.3f}",
                 "≥ 0.95",
+            ),
+            (
+                f"{lesson}: throughput app / bare (the training process's own run time)",
+                f"{seconds['bare'] / in_process:.3f}",
+                "",
             ),
             (
                 f"{lesson}: peak RSS bare / headless / app: UI + training process (MB)",
