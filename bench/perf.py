@@ -141,14 +141,28 @@ def child_app(lesson_id: str, probe: str = "") -> dict[str, Any]:
                 typed = app.training.param_values
                 text = {k: str(v) for k, v in bench_params().items()}
                 app.training.param_values = lambda: {**typed(), **text}  # type: ignore[method-assign]
+            # The run's end is the moment its result is shown, caught where the Train pane
+            # shows it: no polling, which would wake this process 50 times a second and
+            # take the training process's cores from it as a learner's app never does.
+            shown_at: list[float] = []
+            shown = asyncio.Event()
+            show_result = app.training.show_result
+
+            def result_shown(*args: Any, **kwargs: Any) -> None:
+                show_result(*args, **kwargs)
+                shown_at.append(time.perf_counter())
+                shown.set()
+
+            app.training.show_result = result_shown  # type: ignore[method-assign]
             start = time.perf_counter()
             app.start_run()
-            training: list[float] = []  # polls that saw the run reporting
-            while app.active_run is not None:
+            training: list[float] = []  # polls that saw the run reporting (lag probe only)
+            while probe == "lag" and app.active_run is not None:
                 if app.active_run.progress is not None:
                     training.append(time.perf_counter())
                 await asyncio.sleep(0.02)  # not pilot.pause: it pokes every widget
-            seconds = time.perf_counter() - start
+            await asyncio.wait_for(shown.wait(), timeout=3600)  # a hung run fails the bench
+            seconds = shown_at[0] - start
             result = app.last_result
 
         def lags(lo: float, hi: float) -> dict[str, float]:

@@ -53,6 +53,7 @@ CANCEL = b"c"
 # After Stop, a lesson gets this long to reach its next report_step before its process is
 # killed: quitting and Stop end a run within a second even if the lesson never checks.
 CANCEL_GRACE_SECONDS = 1.0
+CANCEL_POLL_SECONDS = 0.1  # how soon a Stop pressed in the app reaches the child
 # Once its parent is gone, a child lets its lesson stop cleanly for this long, then exits.
 ORPHAN_EXIT_SECONDS = 2.0
 _HEADER = struct.Struct(">I")
@@ -292,9 +293,12 @@ class TrainingProcess:
             collector(frame)
 
     def _watch_cancel(self, cancel: threading.Event, done: threading.Event) -> None:
-        # Polled: a thread cannot wait on two threading.Events at once.
+        # Polled: a thread cannot wait on two threading.Events at once. Ten times a second:
+        # Stop still feels immediate, and on a 2-core machine each wake-up of this process
+        # takes a core from the training process for a moment (at 50 a second, about 1 % of
+        # the CNN's throughput; bench/perf.md).
         while not done.is_set():
-            if cancel.wait(0.02):
+            if cancel.wait(CANCEL_POLL_SECONDS):
                 break
         if done.is_set():
             return
