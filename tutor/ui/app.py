@@ -139,9 +139,8 @@ class TutorApp(AppState, App[None]):
         return self.query_one("#status", StatusLine)
 
     def say(self, message: str, level: str = "info") -> None:
-        """Put a message in the status line (levels: info, ok, warning, error); nothing once
-        the app is closing (a run's last message may come after its widgets are gone)."""
-        if self.is_running:
+        """Put a message in the status line (levels: info, ok, warning, error)."""
+        if self.is_running:  # closing: a run's last message may come after the widgets went
             self.status.say(message, level)
 
     # -- layout and start-up ----------------------------------------------------------
@@ -175,8 +174,7 @@ class TutorApp(AppState, App[None]):
 
     def _first_paint(self) -> None:
         """The first screen is painted: add the panes, load lessons and open the store;
-        meanwhile a spare training process imports PyTorch (another process: it slows
-        neither)."""
+        meanwhile a spare training process imports PyTorch (another process: slows neither)."""
         self._startup.painted(self.device)  # the trainer is made
         self.run_worker(self._start_up(), group="startup")
         self._startup.preload()
@@ -329,10 +327,8 @@ class TutorApp(AppState, App[None]):
         self.say(f"Running {lesson_label(run.loaded, self.lang)}{mine}… (s stops)")
 
     def on_train_pane_run_ended(self, message: TrainPane.RunEnded) -> None:
-        if not self.is_running:  # a run that ended as the app closed: its widgets are gone
-            return
-        self.query_one(LessonList).mark_running(None)
-        if self._panes is not None:
+        if self.is_running and self._panes is not None:  # not as the app closes: widgets gone
+            self.query_one(LessonList).mark_running(None)
             self._panes.quiz.run_ended()
 
     def on_train_pane_graded_run_changed(self, message: TrainPane.GradedRunChanged) -> None:
