@@ -142,8 +142,8 @@ def child_app(lesson_id: str, probe: str = "") -> dict[str, Any]:
                 text = {k: str(v) for k, v in bench_params().items()}
                 app.training.param_values = lambda: {**typed(), **text}  # type: ignore[method-assign]
             # The run's end is the moment its result is shown, caught where the Train pane
-            # shows it: no polling, which would wake this process 50 times a second and
-            # take the training process's cores from it as a learner's app never does.
+            # shows it: exact, and without a poll waking this process 50 times a second
+            # (which a learner's app does not do; it measured as costing nothing, perf.md).
             shown_at: list[float] = []
             shown = asyncio.Event()
             show_result = app.training.show_result

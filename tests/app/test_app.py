@@ -543,7 +543,6 @@ async def test_torch_loading_after_the_app_closed_is_ignored(tmp_path: Path) -> 
     store.close()
 
 
-
 async def test_a_run_ending_as_the_app_closes_is_ignored(tmp_path: Path) -> None:
     """The run's end is routed to the lesson list and the quiz: both may be gone already
     (a bench or a learner quitting the moment a run finishes raised NoMatches here)."""
@@ -557,6 +556,7 @@ async def test_a_run_ending_as_the_app_closes_is_ignored(tmp_path: Path) -> None
     app.on_train_pane_run_ended(TrainPane.RunEnded(None))
     app.say("Cnn completed: test accuracy 0.91")  # the run's outcome, said as it ends
     store.close()
+
 
 # -- start-up: the first screen before the lessons are loaded -------------------------
 

@@ -253,6 +253,8 @@ def read_debian(source: Path, cache: Path, notes: list[str]) -> Arrays | None:
         )
     bad = [result for result in results if isinstance(result, str)]
     if bad:
+        with contextlib.suppress(OSError):  # leave no empty cache folder behind
+            unpacked.rmdir()
         notes.append(f"Debian {DEBIAN_PACKAGE} in {source} unusable: {', '.join(bad)}")
         return None
     arrays: Arrays = tuple(results)  # type: ignore[assignment]
@@ -272,8 +274,6 @@ def _debian_file(source: Path, unpacked: Path, file: PublishedFile) -> torch.Ten
     try:
         content = unpack_checked(gz_file, file, FASHION_SHA256[file.name], keep_at=plain)
     except (OSError, ValueError) as exc:
-        with contextlib.suppress(OSError):  # leave no empty cache folder behind
-            unpacked.rmdir()
         return f"{gz_file.name} {why(exc)}"
     return parse_idx(content, file.name)
 

@@ -293,10 +293,9 @@ class TrainingProcess:
             collector(frame)
 
     def _watch_cancel(self, cancel: threading.Event, done: threading.Event) -> None:
-        # Polled: a thread cannot wait on two threading.Events at once. Ten times a second:
-        # Stop still feels immediate, and on a 2-core machine each wake-up of this process
-        # takes a core from the training process for a moment (at 50 a second, about 1 % of
-        # the CNN's throughput; bench/perf.md).
+        # Polled: a thread cannot wait on two threading.Events at once. Ten times a second is
+        # soon enough for Stop and keeps this thread from waking for nothing (its wake-ups
+        # did not measurably slow a run, bench/perf.md: this is tidiness, not speed).
         while not done.is_set():
             if cancel.wait(CANCEL_POLL_SECONDS):
                 break

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 # The share of one core the UI may spend while a run trains (updates and all else it does).
 # On a 2-core machine the training process's two threads want both cores, and each moment the
-# UI takes costs the run about as much wall time (one thread waits for the other): at 4 % the
-# CNN on 60k images trained 5 % slower than bare, at 2 % 2.5 % slower (bench/perf.md), with
-# the charts still redrawn about every 0.6 s there.
+# UI takes costs the run about as much wall time (one thread waits for the other). A 3-epoch
+# CNN on 60k images took 20.1-20.35 s in the app at 4 %, 19.7-19.8 s at 2 %, and 18.4-19.7 s
+# with no UI at all (bench/perf.md); at 4 % the charts were redrawn every 0.33 s.
 BUDGET = 0.02
 FASTEST = 0.25  # seconds: four updates a second is as live as a learner can follow
 SLOWEST = 2.0  # seconds: slower looks stuck, whatever it costs

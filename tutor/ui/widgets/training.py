@@ -161,7 +161,7 @@ class TrainingView(VerticalScroll):
     def set_running(self, running: bool) -> None:
         self.run_view.set_running(running)
         # A flag, not a CSS class: a class on this view restyles all of it (the form's
-        # every input), 0.1 s of the UI's CPU taken from the run as it starts.
+        # every input) just as the run starts and wants the CPU.
         self._run_going = running
 
     def begin_run(self, params: Mapping[str, Any]) -> None:
