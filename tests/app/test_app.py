@@ -545,15 +545,18 @@ async def test_torch_loading_after_the_app_closed_is_ignored(tmp_path: Path) -> 
 
 async def test_a_run_ending_as_the_app_closes_is_ignored(tmp_path: Path) -> None:
     """The run's end is routed to the lesson list and the quiz: both may be gone already
-    (a bench or a learner quitting the moment a run finishes raised NoMatches here)."""
+    (a bench or a learner quitting the moment a run finishes raised NoMatches here, and
+    again from the quiz when the run it grades changed)."""
     from tutor.progress import ProgressStore
     from tutor.ui.panes.train import TrainPane
 
     store = ProgressStore(tmp_path / "p.sqlite3")
     app = TutorApp([LESSON_01], builtin=False, store=store)
-    async with app.run_test(size=(80, 24)):
-        pass
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.current is not None)
     app.on_train_pane_run_ended(TrainPane.RunEnded(None))
+    assert app.current is not None  # the quiz would be asked to grade its new run
+    app.on_train_pane_graded_run_changed(TrainPane.GradedRunChanged(app.current.id))
     app.say("Cnn completed: test accuracy 0.91")  # the run's outcome, said as it ends
     store.close()
 

@@ -332,7 +332,8 @@ class TutorApp(AppState, App[None]):
             self._panes.quiz.run_ended()
 
     def on_train_pane_graded_run_changed(self, message: TrainPane.GradedRunChanged) -> None:
-        if self._panes and self.current is not None and self.current.id == message.lesson_id:
+        shown = self.current is not None and self.current.id == message.lesson_id
+        if self.is_running and self._panes and shown:  # not as the app closes: widgets gone
             self._panes.quiz.show_run(self._panes.train.graded_run(message.lesson_id))
 
     def on_train_pane_device_seen(self, message: TrainPane.DeviceSeen) -> None:
@@ -394,10 +395,7 @@ class TutorApp(AppState, App[None]):
             self.say(f"Not run: {e}", "error")
 
     def action_stop(self) -> None:
-        if self._panes is None:
-            self.say("Nothing is running.")
-        else:
-            self._panes.train.stop()
+        self._panes.train.stop() if self._panes else self.say("Nothing is running.")
 
     def _show_pane(self, pane: str, focus: bool = False) -> None:
         """Bring pane ``pane`` (a ``#pane-*`` id; "": the one in front) to the front and
