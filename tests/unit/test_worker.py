@@ -99,6 +99,23 @@ def test_the_spare_is_warm_before_the_run_and_used_by_it(tmp_path: Path, trainer
     assert time.perf_counter() - t0 < 30
 
 
+def test_the_spare_has_imported_what_optimizers_import_before_the_run(
+    tmp_path: Path, trainer: Trainer
+) -> None:
+    # torch.optim's optimizers import torch._dynamo when made (about 2 s): the spare pays it
+    # while the learner reads, so the run does not.
+    code = """
+import sys
+
+def train(ctx):
+    ctx.record("warm", "torch._dynamo" in sys.modules)
+"""
+    assert trainer.wait_ready() is not None
+    result = trainer.run(lesson(tmp_path, code), device="cpu")
+    assert result.status == "completed", result.error
+    assert result.records == {"warm": True}
+
+
 def test_stop_cancels_at_the_next_step_and_prints_become_log_lines(
     tmp_path: Path, trainer: Trainer
 ) -> None:

@@ -560,6 +560,19 @@ class _FrameSink:
             self.cancel.set()
 
 
+def _warm_up() -> None:
+    """Import what nearly every run imports on first use, while the learner is still reading:
+    torch.optim's optimizers import torch._dynamo when constructed (about 2 s on a 2-core
+    machine, bench/perf.md). After Ready, so the app's start is not held up; on this thread,
+    before the request is read, because a second thread importing beside lesson code could
+    meet it in the import locks. A run asked for sooner waits here, as it would in its
+    optimizer."""
+    try:
+        import torch._dynamo  # noqa: F401
+    except Exception:  # noqa: BLE001 - the lesson's own import shows the error, if it needs it
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     frames = os.fdopen(int(args[0]), "wb")
@@ -578,6 +591,7 @@ def main(argv: list[str] | None = None) -> int:
             device = f"{UNAVAILABLE}{e}"
         # Plain strings: unpickling a TorchVersion in the app would import torch there.
         sink(Ready(os.getpid(), str(torch.__version__), device))
+        _warm_up()
         # The control pipe moves off fd 0, which becomes /dev/null: lesson code (and the
         # processes it starts) can never read, or steal, the parent's requests and CANCEL.
         stdin = os.fdopen(os.dup(0), "rb")
