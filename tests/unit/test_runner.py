@@ -85,6 +85,45 @@ def train(ctx):
     assert isinstance(result.records["answer"], list)
 
 
+def test_what_existed_before_the_run_is_out_of_the_collectors_sight_only_during_it(
+    tmp_path: Path,
+) -> None:
+    code = """
+import gc
+
+class Cycle:
+    def __init__(self):
+        self.me = self
+
+def train(ctx):
+    ctx.record("frozen", gc.get_freeze_count())
+    Cycle()  # the run's own garbage is still collected
+    ctx.record("collected", gc.collect())
+"""
+    import gc
+
+    assert gc.get_freeze_count() == 0
+    before = len(gc.get_objects())
+    result = run_lesson(lesson_with(tmp_path, code), device="cpu")
+    assert result.status == "completed", result.error
+    # Everything alive before the run was frozen (a full collection skips it) ...
+    assert result.records["frozen"] >= before // 2
+    assert result.records["collected"] >= 1
+    assert gc.get_freeze_count() == 0  # ... and is collectable again after it
+
+
+def test_a_collector_frozen_by_someone_else_is_left_as_it_was(tmp_path: Path) -> None:
+    import gc
+
+    code = "def train(ctx):\n    ctx.record('answer', 42)\n"
+    gc.freeze()  # as the app's start-up does
+    try:
+        assert run_lesson(lesson_with(tmp_path, code), device="cpu").status == "completed"
+        assert gc.get_freeze_count() > 0  # still frozen: the run's unfreeze would empty it
+    finally:
+        gc.unfreeze()
+
+
 def test_stop_cancels_within_one_step(tmp_path: Path) -> None:
     code = """
 def train(ctx):
