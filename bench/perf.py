@@ -140,8 +140,8 @@ def child_app(lesson_id: str, probe: str = "") -> dict[str, Any]:
             ready = time.perf_counter()
             await app.open_lesson(app.catalog.get(lesson_id))
             # A learner reads before pressing Run; meanwhile the spare finishes its warm-up
-            # (torch._dynamo: 2-2.5 s alone, more while the app starts up). A wait still left shows as seconds over
-            # run_seconds.
+            # (torch._dynamo: 2-2.5 s alone, more while the app starts up). A wait still
+            # left shows as seconds over run_seconds.
             await pilot.pause(READING_SECONDS)
             if bench_params():  # as if typed into the form
                 typed = app.training.param_values
