@@ -220,6 +220,8 @@ class TutorApp(AppState, App[None]):
             lessons.highlighted = self.catalog.lessons.index(start)
         else:
             await self._show_nothing("No lessons found.")
+        if not self.is_running:  # quit while the lesson opened: its widgets are gone
+            return
         self._startup.drop_first_page(self._panes)
         self._startup.report(self.catalog, opened)
         self._startup.finish()  # startup_done
