@@ -15,6 +15,8 @@ ENV_DATA_DIR = "DL_TUTOR_DATA_DIR"  # progress database, exercise workspace
 ENV_CACHE_DIR = "DL_TUTOR_CACHE_DIR"  # downloaded datasets, files lessons write
 ENV_DATASETS = "DL_TUTOR_DATASETS"  # a directory that already holds MNIST/Fashion-MNIST
 ENV_OFFLINE = "DL_TUTOR_OFFLINE"  # "1": never try a download
+# "1": training processes skip their warm-up import (tests: most of their spares never run)
+ENV_NO_WARM_UP = "DL_TUTOR_NO_WARM_UP"
 
 
 def builtin_lessons_dir() -> Path:

@@ -41,12 +41,16 @@ SAFETY_SECONDS = 180  # only a broken test ever gets near this; nothing waits fo
 def isolate(monkeypatch: pytest.MonkeyPatch, root: Path) -> Path:
     """Point every dl-tutor location under ``root`` and forbid downloads.
 
-    Sets DL_TUTOR_DATA_DIR (``root/data``), DL_TUTOR_CACHE_DIR (``root/cache``) and
-    DL_TUTOR_OFFLINE=1 (see tutor/paths.py), unsets DL_TUTOR_DATASETS; returns ``root``.
+    Sets DL_TUTOR_DATA_DIR (``root/data``), DL_TUTOR_CACHE_DIR (``root/cache``),
+    DL_TUTOR_OFFLINE=1 and DL_TUTOR_NO_WARM_UP=1 (see tutor/paths.py), unsets
+    DL_TUTOR_DATASETS; returns ``root``.
     """
     monkeypatch.setenv("DL_TUTOR_DATA_DIR", str(root / "data"))
     monkeypatch.setenv("DL_TUTOR_CACHE_DIR", str(root / "cache"))
     monkeypatch.setenv("DL_TUTOR_OFFLINE", "1")
+    # Most of a test's spare training processes never run: their 2 s warm-up import would
+    # only compete with the test for the CPU.
+    monkeypatch.setenv("DL_TUTOR_NO_WARM_UP", "1")
     monkeypatch.delenv("DL_TUTOR_DATASETS", raising=False)
     return root
 

@@ -41,7 +41,7 @@ from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
-from tutor import events
+from tutor import events, paths
 from tutor.events import Event, RunResult, Sink, Status
 from tutor.lesson.catalog import LoadedLesson
 from tutor.text import inert
@@ -591,7 +591,8 @@ def main(argv: list[str] | None = None) -> int:
             device = f"{UNAVAILABLE}{e}"
         # Plain strings: unpickling a TorchVersion in the app would import torch there.
         sink(Ready(os.getpid(), str(torch.__version__), device))
-        _warm_up()
+        if os.environ.get(paths.ENV_NO_WARM_UP) != "1":
+            _warm_up()
         # The control pipe moves off fd 0, which becomes /dev/null: lesson code (and the
         # processes it starts) can never read, or steal, the parent's requests and CANCEL.
         stdin = os.fdopen(os.dup(0), "rb")
