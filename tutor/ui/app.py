@@ -176,7 +176,7 @@ class TutorApp(AppState, App[None]):
         """The first screen is painted: add the panes, load lessons and open the store;
         meanwhile a spare training process imports PyTorch (another process: slows neither)."""
         self._startup.painted(self.device)  # the trainer is made
-        self.run_worker(self._start_up(), group="startup")
+        self.run_worker(self._startup.unless_closing(self._start_up()), group="startup")
         self._startup.preload()
 
     async def _mount_panes(self) -> None:
@@ -220,8 +220,6 @@ class TutorApp(AppState, App[None]):
             lessons.highlighted = self.catalog.lessons.index(start)
         else:
             await self._show_nothing("No lessons found.")
-        if not self.is_running:  # quit while the lesson opened: its widgets are gone
-            return
         self._startup.drop_first_page(self._panes)
         self._startup.report(self.catalog, opened)
         self._startup.finish()  # startup_done

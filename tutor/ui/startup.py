@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import gc
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -235,6 +235,15 @@ class StartUp:
                 "" if self.torch_ready else f"PyTorch failed to load: {worker.error}"
             )
         return worker.result if isinstance(worker.result, Ready) else None
+
+    async def unless_closing(self, steps: Awaitable[None]) -> None:
+        """Run start-up's ``steps``. A learner quitting meanwhile removes the widgets they
+        fill (the quiz, the status line): NoMatches then is no error."""
+        try:
+            await steps
+        except NoMatches:
+            if self._app.is_running:
+                raise
 
     def report(self, catalog: Catalog, opened: StoreOpened) -> None:
         """Say what start-up could not do: lesson files not loaded, a store not opened."""
