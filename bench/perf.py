@@ -193,28 +193,17 @@ def child_app(lesson_id: str, probe: str = "") -> dict[str, Any]:
     return {**out, "rss_mb": peak_rss_mb() + children, "ui_rss_mb": peak_rss_mb()}
 
 
-def warm_like_a_spare() -> None:
-    """What the app's spare training process imports before a run (process._warm_up), done
-    before the clock in the bare and headless cases too: torch._dynamo's import (about 2 s,
-    paid by the first optimizer otherwise) varies by ±0.3 s between processes and would
-    drown the differences the ratios are for."""
-    import torch._dynamo  # noqa: F401
-
-
-def freeze_like_the_runner() -> None:
-    """What ``run_lesson`` does before the lesson code (``_collector_past_imports``), done for
-    the bare case too: the ratios measure the reporting, the hand-over and the UI, not how
-    often the garbage collector happens to scan torch's 300,000 objects (0.3 s each time)."""
-    import gc
-
-    gc.collect(1)
-    gc.freeze()
+# Bare and headless import what the app's spare imports before a run (process.warm_up), and
+# bare keeps torch's objects from the collector as run_lesson does: torch._dynamo's import
+# (about 2 s) varies by ±0.3 s between processes, and a full collection (0.3 s) comes or not,
+# which would drown the differences the ratios are for.
 
 
 def child_headless(lesson_id: str) -> dict[str, Any]:
     from tutor.cli import main
+    from tutor.training.process import warm_up
 
-    warm_like_a_spare()
+    warm_up()
 
     with open(os.devnull, "w") as devnull:
         stdout, sys.stdout = sys.stdout, devnull
@@ -264,21 +253,23 @@ class BareContext:
 
 def child_bare(lesson_id: str) -> dict[str, Any]:
     from tutor.lesson.loader import load_catalog
-    from tutor.training.runner import load_module, seed_everything
+    from tutor.training.process import warm_up
+    from tutor.training.runner import collector_past_imports, load_module, seed_everything
 
-    warm_like_a_spare()
+    warm_up()
 
     loaded = load_catalog().get(lesson_id)
     params = {**loaded.lesson.defaults(), **bench_params()}
     seed_everything(params["seed"])
     module = load_module(loaded.code_path, loaded.id)
     ctx = BareContext(params)
-    freeze_like_the_runner()
-    start = time.perf_counter()
-    getattr(module, loaded.lesson.entry)(ctx)
+    with collector_past_imports():
+        start = time.perf_counter()
+        getattr(module, loaded.lesson.entry)(ctx)
+        seconds = time.perf_counter() - start
     return {
         "status": "completed",
-        "seconds": time.perf_counter() - start,
+        "seconds": seconds,
         "epochs": params.get("epochs"),
         "rss_mb": peak_rss_mb(),
     }

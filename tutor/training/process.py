@@ -560,7 +560,7 @@ class _FrameSink:
             self.cancel.set()
 
 
-def _warm_up() -> None:
+def warm_up() -> None:
     """Import what nearly every run imports on first use, while the learner is still reading:
     torch.optim's optimizers import torch._dynamo when constructed (about 2 s on a 2-core
     machine, bench/perf.md). After Ready, so the app's start is not held up; on this thread,
@@ -592,7 +592,7 @@ def main(argv: list[str] | None = None) -> int:
         # Plain strings: unpickling a TorchVersion in the app would import torch there.
         sink(Ready(os.getpid(), str(torch.__version__), device))
         if os.environ.get(paths.ENV_NO_WARM_UP) != "1":
-            _warm_up()
+            warm_up()
         # The control pipe moves off fd 0, which becomes /dev/null: lesson code (and the
         # processes it starts) can never read, or steal, the parent's requests and CANCEL.
         stdin = os.fdopen(os.dup(0), "rb")

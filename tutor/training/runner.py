@@ -146,16 +146,17 @@ def run_lesson(
     missing ones take their defaults. ``code_path`` swaps in another implementation of the code
     (a learner's exercise copy); by default the lesson's own file runs.
     """
-    with _collector_past_imports():
+    with collector_past_imports():
         return _run_lesson(loaded, params, sink, cancel, device, code_path, threads, lang)
 
 
 @contextmanager
-def _collector_past_imports() -> Iterator[None]:
+def collector_past_imports() -> Iterator[None]:
     """Keep what exists before the run (torch's modules, ~300,000 objects) out of the garbage
     collector's sight while it runs: a full collection scans them all (0.3 s on a 2-core
-    machine, once in a 3 s softmax run; bench/perf.md), and a run's garbage never includes
-    them. Collectable again afterwards; left alone if someone froze first (the app)."""
+    machine, once in a 2-epoch softmax run from the CLI; bench/perf.md), and a run's garbage
+    never includes them. Collectable again afterwards; left alone if someone froze first (the
+    app)."""
     if gc.get_freeze_count():
         yield
         return
