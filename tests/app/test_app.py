@@ -26,7 +26,6 @@ from helpers import (
 )
 from rich.text import Text
 from textual.widgets import Input, OptionList, Static, TabbedContent
-from textual.widgets._footer import FooterKey
 
 import tutor.ui.app
 import tutor.ui.startup
@@ -50,8 +49,8 @@ from tutor.ui import messages
 from tutor.ui.app import TutorApp
 from tutor.ui.run_link import RunBridge
 from tutor.ui.widgets import CodeView, KeyFooter, LiveChart, RunLog, TrainingView
-from tutor.ui.widgets.footer import keys_shown
-from tutor.ui.widgets.lesson_list import lesson_label
+from tutor.ui.widgets.footer import footer_items
+from tutor.ui.widgets.lesson_list import LessonList, lesson_label
 
 pytestmark = pytest.mark.usefixtures("tutor_env")
 
@@ -440,37 +439,46 @@ async def test_recorded_images_are_drawn_after_the_run_off_the_event_loop(
         await finish_run(pilot)
 
 
-async def test_the_footer_is_rebuilt_only_when_its_keys_change(app: TutorApp) -> None:
+async def test_the_footer_shows_the_focused_panes_keys_and_repaints_in_place(app: TutorApp) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         await started(pilot)
         await pilot.pause()
         footer = app.query_one(KeyFooter)
-        rebuilds: list[int] = []
-        rebuild = footer.recompose
-
-        async def counted() -> None:
-            rebuilds.append(1)
-            await rebuild()
-
-        footer.recompose = counted  # type: ignore[method-assign]
 
         def keys() -> list[str]:
-            return [key.key for key in footer.query(FooterKey)]
+            return [key for item in footer.items for key, _ in item.keys]
 
-        for pane in "121":  # focus moves, the keys stay the same
-            await pilot.press(pane)
-            await pilot.pause()
-        assert rebuilds == [] and "escape" not in keys()
+        def line() -> str:
+            return footer.render().plain
+
+        assert "r Run" in line() and "q Quit" in line() and "^p palette" in line()
+        assert "12345 Panes" in line()  # a binding group: its keys, then its description
+        assert "escape" not in keys() and "v" not in keys()
         await pilot.press("4")  # the Quiz pane adds its reveal key (v)
-        await until(pilot, lambda: "v" in keys())
-        assert len(rebuilds) == 1
+        await until(pilot, lambda: "v Reveal answer" in line())
         await pilot.press("3")  # the Train pane adds its chart keys (w, g, f)
-        await until(pilot, lambda: "w" in keys())
-        shown = len(rebuilds)
+        await until(pilot, lambda: "w Smoothing" in line())
+        assert "v" not in keys()
         app.query_one("#param-epochs", Input).focus()  # escape joins the keys
         await until(pilot, lambda: "escape" in keys())
-        assert len(rebuilds) == shown + 1
-        assert keys()[: len(keys_shown(app.screen))] == [k[0] for k in keys_shown(app.screen)]
+        assert footer.items == footer_items(app.screen)
+        assert not footer.children  # one widget: the keys are its text, nothing mounted
+        assert footer.region.height == 1
+
+
+async def test_clicking_a_key_in_the_footer_presses_it(app: TutorApp) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        await started(pilot)
+        await pilot.pause()
+        footer = app.query_one(KeyFooter)
+        text = footer.render().plain
+        column = text.index("12345 Panes") + 3  # "4" of a binding group: that key
+        await pilot.click(KeyFooter, offset=(column, 0))
+        await until(pilot, lambda: app.query_one(TabbedContent).active == "pane-quiz")
+        text = footer.render().plain  # the Quiz pane's keys came first
+        column = text.index("b Sidebar") + 4  # a key alone: its description too
+        await pilot.click(KeyFooter, offset=(column, 0))
+        await until(pilot, lambda: not app.query_one(LessonList).display)
 
 
 # -- the bridge, without an app ------------------------------------------------------
