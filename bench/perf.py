@@ -516,6 +516,12 @@ def main() -> int:
     if args.child and args.child[0] == "floor":
         child_floor(*args.child[1:])
         return 0
+    if args.child and args.child[0] == "floor-run":  # bench/floor_run.py, for fullsize.py
+        sys.path.insert(0, str(ROOT / "bench"))
+        from floor_run import child_floor_run
+
+        print(json.dumps(child_floor_run(*args.child[1:])))
+        return 0
     if args.child:
         mode, *rest = args.child
         result = {
