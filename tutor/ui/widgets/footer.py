@@ -27,9 +27,9 @@ class FooterItem(NamedTuple):
 
 
 def footer_items(screen: Screen) -> tuple[FooterItem, ...]:
-    """What the footer on ``screen`` shows, in Textual's ``Footer`` order: one item per
-    action (its first key), a binding group's keys joined into one item, the command
-    palette's key last."""
+    """The keys the footer on ``screen`` shows, in Textual's ``Footer`` order: one item per
+    action (its first key), a binding group's keys in one item (see :func:`palette_item`
+    for the command palette's key)."""
     app = screen.app
     per_action: dict[str, tuple[Binding, bool]] = {}
     for _, binding, enabled, _tooltip in screen.active_bindings.values():
