@@ -173,3 +173,18 @@ def test_peek_at_a_foreign_or_damaged_file_is_empty(tmp_path: Path, content: byt
     conn.close()
     assert peek_state(["lang"], other) == {}
     assert path.read_bytes() == content  # looked at, never changed
+
+
+@pytest.mark.parametrize(("asked", "level"), [(None, "basic"), ("full", "full"), ("none", "none")])
+def test_tab_slides_are_off_unless_textual_animations_asks_for_them(
+    monkeypatch: pytest.MonkeyPatch, asked: str | None, level: str
+) -> None:
+    import textual.constants
+
+    if asked is None:
+        monkeypatch.delenv("TEXTUAL_ANIMATIONS", raising=False)
+    else:
+        monkeypatch.setenv("TEXTUAL_ANIMATIONS", asked)
+    # Textual reads the variable once, at import: as if it had been set before then.
+    monkeypatch.setattr(textual.constants, "TEXTUAL_ANIMATIONS", asked or "full")
+    assert TutorApp().animation_level == level

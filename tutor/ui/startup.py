@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import os
 import time
 from collections.abc import Awaitable, Sequence
 from functools import partial
@@ -75,6 +76,11 @@ class StartUp:
         self.trainer: Trainer | None = None  # made at the first paint
         self.torch_ready = False  # a training process is warm (torch imported)
         self._gc_frozen = False  # start-up's objects are out of the collector's sight
+        # Tab underlines slide (and views scroll smoothly) only where TEXTUAL_ANIMATIONS asks:
+        # a slide is 18 screen updates where one will do, sent over SSH, and drawn while Run
+        # brings the Train pane up. "basic" keeps what shows progress (the loading indicator).
+        if "TEXTUAL_ANIMATIONS" not in os.environ:
+            app.animation_level = "basic"
 
     # -- the first frame: nothing is painted until it is ready -----------------------------
 
