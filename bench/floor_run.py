@@ -27,19 +27,12 @@ def train_bare(conn: Connection, lesson_id: str, params: dict[str, Any]) -> None
     it, on "go"."""
     from tutor.lesson.loader import load_catalog
     from tutor.training.process import warm_up
-    from tutor.training.runner import collector_past_imports, load_module, seed_everything
 
     warm_up()
     loaded = load_catalog().get(lesson_id)
     conn.send("ready")
     conn.recv()
-    seed_everything(params["seed"])
-    module = load_module(loaded.code_path, loaded.id)
-    ctx = perf.BareContext(params)
-    with collector_past_imports():
-        start = time.perf_counter()
-        getattr(module, loaded.lesson.entry)(ctx)
-        conn.send(time.perf_counter() - start)
+    conn.send(perf.run_bare(loaded, params))
 
 
 def child_floor_run(lesson_id: str) -> dict[str, Any]:

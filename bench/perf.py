@@ -251,22 +251,29 @@ class BareContext:
     def check_cancelled(self) -> None: ...
 
 
-def child_bare(lesson_id: str) -> dict[str, Any]:
-    from tutor.lesson.loader import load_catalog
-    from tutor.training.process import warm_up
+def run_bare(loaded: Any, params: dict[str, Any]) -> float:
+    """Seconds the lesson's own code takes with a do-nothing context (the bare case; also
+    bench/floor_run.py's spare). Seeded and with the collector as ``run_lesson`` has them."""
     from tutor.training.runner import collector_past_imports, load_module, seed_everything
 
-    warm_up()
-
-    loaded = load_catalog().get(lesson_id)
-    params = {**loaded.lesson.defaults(), **bench_params()}
     seed_everything(params["seed"])
     module = load_module(loaded.code_path, loaded.id)
     ctx = BareContext(params)
     with collector_past_imports():
         start = time.perf_counter()
         getattr(module, loaded.lesson.entry)(ctx)
-        seconds = time.perf_counter() - start
+        return time.perf_counter() - start
+
+
+def child_bare(lesson_id: str) -> dict[str, Any]:
+    from tutor.lesson.loader import load_catalog
+    from tutor.training.process import warm_up
+
+    warm_up()
+
+    loaded = load_catalog().get(lesson_id)
+    params = {**loaded.lesson.defaults(), **bench_params()}
+    seconds = run_bare(loaded, params)
     return {
         "status": "completed",
         "seconds": seconds,
@@ -517,8 +524,7 @@ def main() -> int:
         child_floor(*args.child[1:])
         return 0
     if args.child and args.child[0] == "floor-run":  # bench/floor_run.py, for fullsize.py
-        sys.path.insert(0, str(ROOT / "bench"))
-        from floor_run import child_floor_run
+        from floor_run import child_floor_run  # beside this file, on sys.path already
 
         print(json.dumps(child_floor_run(*args.child[1:])))
         return 0

@@ -12,7 +12,9 @@ from textual.events import Click
 from textual.widget import Widget
 
 if TYPE_CHECKING:
-    from textual.binding import Binding
+    from collections.abc import Mapping
+
+    from textual.binding import ActiveBinding, Binding
     from textual.screen import Screen
 
 
@@ -26,13 +28,15 @@ class FooterItem(NamedTuple):
     joiner: str = ""  # between a group's keys
 
 
-def footer_items(screen: Screen) -> tuple[FooterItem, ...]:
+def footer_items(
+    screen: Screen, active: Mapping[str, ActiveBinding] | None = None
+) -> tuple[FooterItem, ...]:
     """The keys the footer on ``screen`` shows, in Textual's ``Footer`` order: one item per
     action (its first key), a binding group's keys in one item (see :func:`palette_item`
-    for the command palette's key)."""
+    for the command palette's key). ``active``: ``screen.active_bindings``, if at hand."""
     app = screen.app
     per_action: dict[str, tuple[Binding, bool]] = {}
-    for _, binding, enabled, _tooltip in screen.active_bindings.values():
+    for _, binding, enabled, _tooltip in (active or screen.active_bindings).values():
         if binding.show:
             per_action.setdefault(binding.action, (binding, enabled))
     items: list[FooterItem] = []
@@ -51,19 +55,21 @@ def footer_items(screen: Screen) -> tuple[FooterItem, ...]:
     return tuple(items)
 
 
-def palette_item(screen: Screen) -> FooterItem | None:
+def palette_item(
+    screen: Screen, active: Mapping[str, ActiveBinding] | None = None
+) -> FooterItem | None:
     """The command palette's key, which the footer shows at its right end."""
     app = screen.app
     if not app.ENABLE_COMMAND_PALETTE:
         return None
-    found = screen.active_bindings.get(app.COMMAND_PALETTE_BINDING)
+    found = (active or screen.active_bindings).get(app.COMMAND_PALETTE_BINDING)
     if found is None:
         return None
     _, binding, enabled, _ = found
     return FooterItem(((binding.key, app.get_key_display(binding)),), binding.description, enabled)
 
 
-class KeyFooter(Widget, can_focus=False):
+class KeyFooter(Widget):
     """The keys the focused widget and its ancestors offer, on one line.
 
     Textual's ``Footer`` is a container of one widget per key, which it removes and mounts
@@ -115,7 +121,8 @@ class KeyFooter(Widget, can_focus=False):
     def bindings_changed(self, screen: Screen) -> None:
         if screen is not self.screen:
             return
-        items, palette = footer_items(screen), palette_item(screen)
+        active = screen.active_bindings  # computed on each read: walks the focus chain
+        items, palette = footer_items(screen, active), palette_item(screen, active)
         if (items, palette) != (self.items, self.palette):
             self.items, self.palette = items, palette
             self.refresh()  # the same height: a repaint, no layout
