@@ -201,6 +201,62 @@ def test_a_missing_code_file_fails_the_run_with_its_name(tmp_path: Path, trainer
     assert "missing.py" in (result.error or "")
 
 
+def test_the_result_is_shown_before_the_child_is_reaped_with_every_printed_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A finished run reaches the sink before the parent waits for the child to exit (which
+    takes ~50 ms for a process holding torch and 60k images), its last print already in."""
+    code = """
+def train(ctx):
+    ctx.report_step(loss=1.0)
+    print("the last line")
+"""
+    seen: list[object] = []
+    at_reap: list[list[object]] = []
+    reap = TrainingProcess._reap
+
+    def reap_after_the_result(self: TrainingProcess) -> None:
+        at_reap.append(list(seen))
+        reap(self)
+
+    monkeypatch.setattr(TrainingProcess, "_reap", reap_after_the_result)
+    trainer = Trainer()
+    try:
+        result = trainer.run(lesson(tmp_path, code), sink=seen.append, device="cpu")
+    finally:
+        trainer.close()
+    assert result.status == "completed", result.error
+    assert at_reap and isinstance(at_reap[0][-1], events.RunFinished)
+    lines = [e.text for e in at_reap[0] if isinstance(e, events.LogLine)]
+    assert lines == ["the last line"]
+
+
+def test_a_runs_output_ends_before_its_result_not_when_the_child_exits() -> None:
+    """The parent waits for the output's end before it shows a result: the child ends its
+    stdout and stderr as it sends RunFinished, not at its exit."""
+    code = textwrap.dedent("""
+        import sys, time
+        from tutor import events
+        from tutor.training.process import _output_ends_first
+        print("the last line")
+        print("and a warning", file=sys.stderr)
+        _output_ends_first(lambda event: None, events.RunFinished(None))
+        print("after the result: nowhere")
+        time.sleep(30)
+    """)
+    child = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        assert child.stdout is not None
+        out = child.stdout.read()  # returns at the output's end
+        assert out.decode().split("\n") == ["the last line", "and a warning", ""]
+        assert child.poll() is None  # still sleeping: the end came before the exit
+    finally:
+        child.kill()
+        child.wait()
+
+
 def test_the_app_process_never_imports_torch(tmp_path: Path) -> None:
     path = write_lesson(tmp_path, "t")
     code = textwrap.dedent(f"""

@@ -20,8 +20,11 @@ program:
   and the child exits soon after whether or not the lesson checks for Stop.
 
 The lesson's own output (``print``, warnings) arrives on the child's stdout/stderr and
-becomes ``LogLine`` events. No Textual here: the app calls :meth:`Trainer.run` from a thread
-worker, with the same arguments as :func:`tutor.training.runner.run_lesson`.
+becomes ``LogLine`` events; a single run's child ends both just before ``RunFinished``, so the
+parent shows the result with its last lines without waiting for the child to exit.
+
+No Textual here: the app calls :meth:`Trainer.run` from a thread worker, with the same
+arguments as :func:`tutor.training.runner.run_lesson`.
 """
 
 from __future__ import annotations
@@ -201,6 +204,9 @@ class TrainingProcess:
         try:
             if self.wait_ready() is not None and self._send_request(request):
                 finished = self._read_events(collector)
+            if finished is not None:
+                # Shown before the child is reaped: its exit (unmapping ~1 GB) takes ~50 ms.
+                sink(events.RunFinished(finished))
         finally:
             done.set()
             self._reap()
@@ -208,7 +214,7 @@ class TrainingProcess:
             finished = collector.fallback_result(
                 self.ended_how(), cancel.is_set(), list(self.output)
             )
-        sink(events.RunFinished(finished))
+            sink(events.RunFinished(finished))
         return finished
 
     def sweep(
@@ -560,6 +566,20 @@ class _FrameSink:
             self.cancel.set()
 
 
+def _output_ends_first(sink: _FrameSink, event: object) -> None:
+    """A single run's sink: stdout and stderr end just before ``RunFinished``, so the parent,
+    which waits for the last printed line before it shows the result, has it at once and not
+    when this process has exited (tearing down ~1 GB takes ~50 ms, bench/perf.md)."""
+    if isinstance(event, events.RunFinished):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)
+        os.dup2(null, 2)
+        os.close(null)
+    sink(event)
+
+
 def warm_up() -> None:
     """Import what nearly every run imports on first use, while the learner is still reading:
     torch.optim's optimizers import torch._dynamo when constructed (about 2 s on a 2-core
@@ -620,7 +640,7 @@ def main(argv: list[str] | None = None) -> int:
         run_lesson(
             request.loaded,
             request.params,
-            sink=sink,
+            sink=partial(_output_ends_first, sink),
             cancel=cancel,
             device=request.device,
             code_path=request.code_path,
