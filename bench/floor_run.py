@@ -1,13 +1,15 @@
-"""The floor for a run shown in a Textual app: a minimal app that does only what any app
-must to show a run, training the same lesson code bare in a spare process.
+"""The floor for a run shown in a Textual app: a minimal app that shows what the app's Train
+pane shows during a run, training the same lesson code bare in a spare process.
 
 Used by ``bench/fullsize.py`` (its ``floor`` case, beside bare, headless and app). The app
-has a title bar, Textual's own footer, and two tabs: the lesson's text, and a Train tab
-with a form of the lesson's parameters, two empty chart areas and a status line. Run
-brings the Train tab to the front and focuses it (its keys join the footer), hands the run
-to the spare process (which has imported torch and ``torch._dynamo``, like the app's), and
-shows one line when the run's time comes back. No curves are drawn and nothing is stored:
-what is left is Textual's cost of the screen change and the hand-over, on this machine.
+has a title bar, Textual's own footer, and two tabs: the lesson's text, and a Train tab with
+the same parts as the app's Train pane in a run, drawn by stock widgets and left empty: the
+form folded to its summary line, Run and Stop, the run's info line, two charts, the metrics
+and checks lines, the sweep row, the runs table and the log. Run brings the Train tab to the
+front and focuses it (its keys join the footer), hands the run to the spare process (which
+has imported torch and ``torch._dynamo``, like the app's), and shows one line when the run's
+time comes back. No curves are drawn and nothing is stored: what is left is Textual's cost
+of showing that pane and the hand-over, on this machine.
 """
 
 from __future__ import annotations
@@ -40,11 +42,14 @@ def child_floor_run(lesson_id: str) -> dict[str, Any]:
     from textual.binding import Binding
     from textual.containers import Horizontal, VerticalScroll
     from textual.widgets import (
+        Button,
+        DataTable,
         Footer,
         Header,
         Input,
         Label,
         Markdown,
+        RichLog,
         Static,
         TabbedContent,
         TabPane,
@@ -67,8 +72,12 @@ def child_floor_run(lesson_id: str) -> dict[str, Any]:
             pass
 
     class Floor(App[None]):
-        CSS = ".row { height: 1; } .row Input { border: none; height: 1; width: 24; }"
-        CSS += " .chart { height: 8; border: round $primary; } #status { height: 1; }"
+        # The app's Train pane at 120x40 in a run: charts 8 rows, table 10, log 12.
+        CSS = ".row { height: 1; } .row > * { width: auto; margin-right: 2; }"
+        CSS += " .row Input { border: none; height: 1; width: 40; }"
+        CSS += " .row Button { border: none; height: 1; min-width: 8; }"
+        CSS += " .chart { height: 8; border: round $primary; } #checks { height: 3; }"
+        CSS += " DataTable { height: 10; } RichLog { height: 12; }"
         BINDINGS = [Binding("r", "noop", "Run"), Binding("q", "quit", "Quit")]
 
         def action_noop(self) -> None:
@@ -80,18 +89,33 @@ def child_floor_run(lesson_id: str) -> dict[str, Any]:
                 with TabPane("Lesson", id="lesson"), VerticalScroll(id="text"):
                     yield Markdown(loaded.lesson.text.get("en"))
                 with TabPane("Train", id="train"), Train(id="train-view"):
-                    for name, value in params.items():
-                        with Horizontal(classes="row"):
-                            yield Label(f"{name:>12} ")
-                            yield Input(str(value))
-                    yield Static("not run yet", id="status")
+                    yield Static("  ".join(f"{k}={v}" for k, v in params.items()))
+                    with Horizontal(classes="row"):
+                        yield Button("Run")
+                        yield Button("Stop")
+                    with Horizontal(classes="row"):
+                        yield Static("not run yet", id="status")
+                        yield Static(f"seed {params.get('seed')}")
+                        yield Static("cpu")
                     yield Static(classes="chart")
                     yield Static(classes="chart")
+                    yield Static("", id="metrics")
+                    yield Static("", id="checks")
+                    with Horizontal(classes="row"):
+                        yield Label("sweep")
+                        yield Input(placeholder="lr=0.01,0.1")
+                        yield Button("Sweep")
+                    yield Static("runs of this lesson")
+                    yield DataTable()
+                    yield RichLog()
             yield Footer()
 
     async def go() -> dict[str, Any]:
         app = Floor()
         async with app.run_test(size=(120, 40)) as pilot:
+            table = app.query_one(DataTable)
+            table.add_columns("when", "status", "loss", "accuracy", "seconds")
+            table.add_rows([(f"run {i}", "completed", "0.5", "0.8", "1.0") for i in range(5)])
             loop = asyncio.get_running_loop()
             assert await loop.run_in_executor(None, ours.recv) == "ready"
             await pilot.pause(perf.READING_SECONDS)
