@@ -16,8 +16,9 @@ Every measurement runs in a fresh process (bench/perf.py's child modes). Measure
    (same shapes and sizes; its accuracy check is meaningless here, its speed is not);
 3. peak RSS, the app (UI + training process) against bare;
 4. the floor for app / bare: ``bench/floor_run.py``, a minimal Textual app that shows a run of
-   the same lesson code trained bare in a spare process (tab switch, footer keys, one result
-   line, nothing drawn or stored), measured like the app.
+   the same lesson code trained bare in a spare process (a tab holding what the app's Train
+   pane holds during a run, in stock widgets left empty; footer keys; one result line; nothing
+   drawn or stored), measured like the app.
 
 By default the files are linked into a temporary ``$DL_TUTOR_DATASETS`` in torchvision's
 layout, which every version of the data loader reads. ``--as-installed`` leaves
