@@ -36,7 +36,9 @@ def footer_items(
     for the command palette's key). ``active``: ``screen.active_bindings``, if at hand."""
     app = screen.app
     per_action: dict[str, tuple[Binding, bool]] = {}
-    for _, binding, enabled, _tooltip in (active or screen.active_bindings).values():
+    if active is None:
+        active = screen.active_bindings
+    for _, binding, enabled, _tooltip in active.values():
         if binding.show:
             per_action.setdefault(binding.action, (binding, enabled))
     items: list[FooterItem] = []
@@ -62,7 +64,7 @@ def palette_item(
     app = screen.app
     if not app.ENABLE_COMMAND_PALETTE:
         return None
-    found = (active or screen.active_bindings).get(app.COMMAND_PALETTE_BINDING)
+    found = (screen.active_bindings if active is None else active).get(app.COMMAND_PALETTE_BINDING)
     if found is None:
         return None
     _, binding, enabled, _ = found
